@@ -59,13 +59,7 @@
     {
       overlays.default = final: _prev: { inventree = scopeFor final; };
 
-      packages = forAllSystems (
-        pkgs:
-        let
-          scope = scopeFor pkgs;
-        in
-        derivationsOf scope // { default = scope.server; }
-      );
+      packages = forAllSystems (pkgs: derivationsOf (scopeFor pkgs));
 
       nixosModules.default =
         { lib, pkgs, ... }:
