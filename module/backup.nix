@@ -1,0 +1,50 @@
+# Optional backups on a timer: InvenTree's own `invoke backup` (django-dbbackup `dbbackup` and
+# `mediabackup`, compressed) into backup.directory, then only the newest `keep` database and
+# media archives are kept (dbbackup's own --clean count is not configurable from config.yaml).
+{
+  config,
+  lib,
+  pkgs,
+  utils,
+  ...
+}:
+let
+  cfg = config.services.inventree;
+  units = import ./lib/service-config.nix { inherit lib utils cfg; };
+
+  # Default file name templates of InvenTree/backup.py: InvenTree-db-… and InvenTree-media-….
+  prune = pkgs.writeShellScript "inventree-backup-prune" ''
+    set -eu
+    cd ${lib.escapeShellArg cfg.backup.directory}
+    for kind in db media; do
+      ${pkgs.findutils}/bin/find . -maxdepth 1 -type f -name "InvenTree-$kind-*" -printf '%T@ %P\0' \
+        | ${pkgs.coreutils}/bin/sort -z -n -r \
+        | ${pkgs.coreutils}/bin/tail -z -n +${toString (cfg.backup.keep + 1)} \
+        | ${pkgs.coreutils}/bin/cut -z -d ' ' -f 2- \
+        | ${pkgs.findutils}/bin/xargs -0 -r ${pkgs.coreutils}/bin/rm -v --
+    done
+  '';
+in
+{
+  config = lib.mkIf (cfg.enable && cfg.backup.enable) {
+    systemd.services.inventree-backup = {
+      description = "InvenTree backup (database and media)";
+      requires = [ "inventree-setup.service" ];
+      after = [ "inventree-setup.service" ];
+      startAt = cfg.backup.startAt;
+      environment = units.environment;
+      serviceConfig = lib.recursiveUpdate units.base {
+        Type = "oneshot";
+        ExecStart = units.exec [
+          "invoke"
+          "backup"
+        ];
+        ExecStartPost = prune;
+        LoadCredential = units.loadCredentials units.isServiceCredential;
+        # A backup is not urgent: let the web server and worker have the machine.
+        Nice = 10;
+        IOSchedulingClass = "idle";
+      };
+    };
+  };
+}

@@ -1,0 +1,112 @@
+# `services.inventree.internal`: what every unit, the admin commands and the harness share
+# (docs/ARCHITECTURE.md). Units are built only from these values, so the harness's host tier,
+# which reads them from an evaluation, runs exactly what the units run.
+{
+  config,
+  lib,
+  pkgs,
+  ...
+}:
+let
+  cfg = config.services.inventree;
+  inherit (cfg.internal) settings;
+  secretPath = import ./lib/secret-path.nix { inherit lib; };
+
+  isUnixBind = lib.hasPrefix "unix:" cfg.serverBind;
+in
+{
+  options.services.inventree.internal = lib.mkOption {
+    internal = true;
+    description = ''
+      Values shared by the units, the admin commands and the harness. Set by the module only.
+    '';
+    type = lib.types.submodule {
+      options = {
+        environment = lib.mkOption {
+          type = lib.types.attrsOf lib.types.str;
+          description = "Environment of every InvenTree process (no secret in it).";
+        };
+        credentials = lib.mkOption {
+          type = lib.types.attrsOf lib.types.str;
+          default = { };
+          description = "systemd credential name → absolute path of its source file.";
+        };
+        settings = lib.mkOption {
+          type = lib.types.attrsOf lib.types.anything;
+          description = "The attribute set rendered to config.yaml.";
+        };
+        configFile = lib.mkOption {
+          type = lib.types.path;
+          description = "config.yaml in the store (JSON text, which is valid YAML).";
+        };
+        usersJson = lib.mkOption {
+          type = lib.types.str;
+          description = "The declared users as JSON (no password, only credential names).";
+        };
+        commands = lib.mkOption {
+          type = lib.types.attrsOf (lib.types.listOf lib.types.str);
+          description = "Runtime argv (after `python -m inventree_runtime`) of setup, server and cluster.";
+        };
+      };
+    };
+  };
+
+  config = lib.mkIf cfg.enable {
+    services.inventree.internal = {
+      # Freeform values are merged already; nulls are dropped so `foo = null` removes a key.
+      settings = lib.filterAttrsRecursive (_: v: v != null) cfg.config;
+
+      configFile = pkgs.writeText "inventree-config.yaml" (builtins.toJSON settings);
+
+      environment = {
+        INVENTREE_SRC = toString cfg.packages.src;
+        INVENTREE_DATA_DIR = cfg.dataDir;
+        INVENTREE_CONFIG_FILE = "${cfg.dataDir}/config.yaml";
+        INVENTREE_CONFIG_SOURCE = toString cfg.internal.configFile;
+        INVENTREE_SITE_URL = cfg.siteUrl;
+        INVENTREE_ALLOWED_HOSTS = lib.concatStringsSep "," settings.allowed_hosts;
+        INVENTREE_USERS_FILE = toString (pkgs.writeText "inventree-users.json" cfg.internal.usersJson);
+        # Write logs to the journal only; no log file in the state directory.
+        INVENTREE_CONSOLE_LOG = "true";
+        INVENTREE_WRITE_LOG = "false";
+      }
+      # With secretKeyFile the key arrives as the credential INVENTREE_SECRET_KEY, which the
+      # runtime exports as that variable; InvenTree prefers it over any key file.
+      // lib.optionalAttrs (cfg.secretKeyFile == null) {
+        INVENTREE_SECRET_KEY_FILE = "${cfg.dataDir}/secret_key.txt";
+      }
+      // lib.optionalAttrs (cfg.packages.src ? static) {
+        INVENTREE_STATIC_SOURCE = toString cfg.packages.src.static;
+      };
+
+      credentials =
+        lib.optionalAttrs (cfg.secretKeyFile != null) {
+          INVENTREE_SECRET_KEY = secretPath.toPathString cfg.secretKeyFile;
+        }
+        // lib.mapAttrs (_: secretPath.toPathString) cfg.extraCredentials;
+
+      commands = {
+        setup = [ "setup" ];
+        server = [
+          "server"
+          "--bind"
+          cfg.serverBind
+          "--timeout"
+          (toString cfg.server.timeout)
+        ]
+        ++ lib.optionals (cfg.server.workers != null) [
+          "--workers"
+          (toString cfg.server.workers)
+        ]
+        # The socket must be writable by the group (nginx joins it); gunicorn applies this umask
+        # only while creating the socket.
+        ++ lib.optionals isUnixBind [
+          "--umask"
+          "0o007"
+        ]
+        ++ cfg.server.extraArgs;
+        cluster = [ "cluster" ];
+      };
+    };
+  };
+}

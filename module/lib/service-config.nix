@@ -1,0 +1,131 @@
+# The ONE hardened serviceConfig every InvenTree unit starts from (units state only their
+# differences with lib.recursiveUpdate), and the systemd directory settings derived from the
+# configured paths. Template: nixpkgs' paperless and pretix modules.
+{
+  lib,
+  utils,
+  cfg,
+}:
+let
+  settings = cfg.internal.settings;
+  cacheDir = "/var/cache/inventree";
+
+  # systemd manages directories under these roots itself (INTERFACE.md).
+  managedRoots = {
+    "/var/lib" = "StateDirectory";
+    "/var/cache" = "CacheDirectory";
+    "/var/log" = "LogsDirectory";
+    "/etc" = "ConfigurationDirectory";
+  };
+
+  # Writable paths InvenTree uses; a path below another one of the list is covered by it.
+  writablePaths =
+    let
+      all = lib.unique (
+        [
+          cfg.dataDir
+          cfg.backup.directory
+          # Python and fontconfig (WeasyPrint) caches, through XDG_CACHE_HOME.
+          cacheDir
+        ]
+        ++ lib.filter builtins.isString [
+          (settings.static_root or null)
+          (settings.media_root or null)
+          (settings.backup_dir or null)
+          (settings.plugin_dir or null)
+        ]
+      );
+      coveredBy = p: q: p != q && lib.hasPrefix "${q}/" p;
+    in
+    lib.filter (p: !(lib.any (coveredBy p) all)) all;
+
+  rootOf = p: lib.findFirst (root: lib.hasPrefix "${root}/" p) null (lib.attrNames managedRoots);
+
+  managed = lib.filter (p: rootOf p != null) writablePaths;
+  unmanaged = lib.filter (p: rootOf p == null) writablePaths;
+
+  directories = lib.foldl' (
+    acc: p:
+    let
+      root = rootOf p;
+      key = managedRoots.${root};
+    in
+    acc // { ${key} = (acc.${key} or [ ]) ++ [ (lib.removePrefix "${root}/" p) ]; }
+  ) { } managed;
+
+  # Wrapper package of a runtime subcommand: "server" -> packages.server/bin/inventree-server.
+  wrapperOf = sub: lib.getExe' cfg.packages.${sub} "inventree-${sub}";
+in
+{
+  inherit unmanaged cacheDir wrapperOf;
+
+  # ExecStart= of a runtime argv from internal.commands.
+  exec = argv: utils.escapeSystemdExecArgs ([ (wrapperOf (lib.head argv)) ] ++ lib.tail argv);
+
+  # LoadCredential= entries; `keep` selects credential names (user passwords go to setup only).
+  loadCredentials =
+    keep:
+    lib.mapAttrsToList (name: path: "${name}:${path}") (
+      lib.filterAttrs (name: _: keep name) cfg.internal.credentials
+    );
+
+  isServiceCredential = name: lib.hasPrefix "INVENTREE_" name;
+
+  # Environment of every unit: the shared one plus the unit-only cache location.
+  environment = cfg.internal.environment // {
+    XDG_CACHE_HOME = cacheDir;
+  };
+
+  # tmpfiles rules for paths systemd does not manage (e.g. /srv/inventree).
+  tmpfilesRules = map (p: "d '${p}' 0750 ${cfg.user} ${cfg.group} - -") unmanaged;
+
+  base = {
+    User = cfg.user;
+    Group = cfg.group;
+    WorkingDirectory = cfg.dataDir;
+    # Group members (nginx, when enabled) may read media and static files, nothing else:
+    # the secret key and the SQLite directory are private (see setup.nix).
+    UMask = "0027";
+    ReadWritePaths = unmanaged;
+
+    CapabilityBoundingSet = [ "" ];
+    AmbientCapabilities = [ "" ];
+    NoNewPrivileges = true;
+    DevicePolicy = "closed";
+    PrivateDevices = true;
+    PrivateTmp = true;
+    PrivateUsers = true;
+    PrivateMounts = true;
+    ProtectSystem = "strict";
+    ProtectHome = true;
+    ProtectClock = true;
+    # ProtectClock would otherwise allow reading the RTC device.
+    DeviceAllow = [ "" ];
+    ProtectHostname = true;
+    ProtectKernelLogs = true;
+    ProtectKernelModules = true;
+    ProtectKernelTunables = true;
+    ProtectControlGroups = true;
+    ProtectProc = "invisible";
+    ProcSubset = "pid";
+    RestrictAddressFamilies = [
+      "AF_UNIX"
+      "AF_INET"
+      "AF_INET6"
+    ];
+    RestrictNamespaces = true;
+    RestrictRealtime = true;
+    RestrictSUIDSGID = true;
+    LockPersonality = true;
+    MemoryDenyWriteExecute = true;
+    RemoveIPC = true;
+    SystemCallArchitectures = "native";
+    SystemCallFilter = [
+      "@system-service"
+      "~@privileged @resources @setuid @keyring"
+    ];
+    SystemCallErrorNumber = "EPERM";
+  }
+  // lib.mapAttrs (_: dirs: dirs) directories
+  // lib.optionalAttrs (directories ? StateDirectory) { StateDirectoryMode = "0750"; };
+}

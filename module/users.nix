@@ -1,0 +1,34 @@
+# Declared users → the users JSON of docs/ARCHITECTURE.md (no passwords: only the name of the
+# credential each password arrives in) and one credential per password file.
+{ config, lib, ... }:
+let
+  cfg = config.services.inventree;
+  secretPath = import ./lib/secret-path.nix { inherit lib; };
+
+  credentialOf = name: "user-password-${name}";
+in
+{
+  config = lib.mkIf cfg.enable {
+    services.inventree.internal = {
+      usersJson = builtins.toJSON {
+        undeclared = cfg.undeclaredUsers;
+        users = lib.mapAttrs (
+          name: user:
+          {
+            inherit (user)
+              email
+              is_superuser
+              is_staff
+              is_active
+              ;
+          }
+          // lib.optionalAttrs (user.password_file != null) { password_credential = credentialOf name; }
+        ) cfg.users;
+      };
+
+      credentials = lib.mapAttrs' (
+        name: user: lib.nameValuePair (credentialOf name) (secretPath.toPathString user.password_file)
+      ) (lib.filterAttrs (_: user: user.password_file != null) cfg.users);
+    };
+  };
+}
