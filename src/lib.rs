@@ -1,3 +1,13 @@
 //! inventree-harness: proves that the nixos-inventree packages and module really work.
 //!
-//! See `docs/ARCHITECTURE.md` for which module owns which concern.
+//! See `docs/ARCHITECTURE.md` for which module owns which concern. Each subcommand lives in
+//! `cmd/<name>.rs`; each tier's machinery in its own module below; `tiers` says which tiers this
+//! machine supports and why not.
+
+pub mod cli;
+pub mod cmd;
+pub mod context;
+pub mod eval;
+pub mod nix;
+pub mod overrides;
+pub mod tiers;

@@ -1,0 +1,58 @@
+//! `inventree-harness check`: run every tier this machine supports, print a table of tiers run and
+//! skipped (with the missing prerequisite), exit 1 when any tier failed.
+
+use std::{process::ExitCode, time::Instant};
+
+use crate::{
+    cli::CheckArgs,
+    context::Context,
+    tiers::{render_table, TierOutcome, TierReport, TierRunner},
+};
+
+/// Every tier `check` knows, cheapest first. Tier modules register here with one line.
+pub fn registry() -> Vec<TierRunner> {
+    vec![crate::eval::tier_runner()]
+}
+
+/// Run `runners` in order (prerequisites first, then the tier) and collect their reports.
+pub async fn run_tiers(ctx: &Context, runners: &[TierRunner]) -> Vec<TierReport> {
+    let mut reports = Vec::new();
+    for runner in runners {
+        let started = Instant::now();
+        eprintln!("== tier {}", runner.tier);
+        let outcome = match (runner.prerequisites)(ctx).await {
+            Ok(found) => {
+                eprintln!("   prerequisites: {found}");
+                (runner.run)(ctx).await
+            }
+            Err(skip) => skip.into(),
+        };
+        if let TierOutcome::Failed { details } = &outcome {
+            eprintln!("   FAILED:\n{details}");
+        }
+        reports.push(TierReport {
+            tier: runner.tier,
+            outcome,
+            elapsed: started.elapsed(),
+        });
+    }
+    reports
+}
+
+pub async fn run(ctx: &Context, args: CheckArgs) -> anyhow::Result<ExitCode> {
+    ctx.print_overrides();
+    let runners: Vec<TierRunner> = registry()
+        .into_iter()
+        .filter(|r| args.tiers.is_empty() || args.tiers.contains(&r.tier))
+        .collect();
+    let reports = run_tiers(ctx, &runners).await;
+    print!("{}", render_table(&reports));
+    let failed = reports
+        .iter()
+        .any(|r| matches!(r.outcome, TierOutcome::Failed { .. }));
+    Ok(if failed {
+        ExitCode::from(super::EXIT_FAILED)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

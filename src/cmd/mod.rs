@@ -1,0 +1,30 @@
+//! One file per subcommand. To add a subcommand: a variant in `cli::Command`, a file here, and a
+//! match arm in [`run`].
+
+pub mod bench_eval;
+pub mod check;
+pub mod doctor;
+pub mod eval;
+
+use std::process::ExitCode;
+
+use crate::{
+    cli::{Cli, Command},
+    context::Context,
+};
+
+/// Exit code when a check failed (a finding about the project).
+pub const EXIT_FAILED: u8 = 1;
+/// Exit code when the harness itself could not run (bad arguments, unreadable config, nix missing
+/// where it is required).
+pub const EXIT_ERROR: u8 = 2;
+
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let ctx = Context::from_args(&cli.global)?;
+    match cli.command {
+        Command::Eval(args) => eval::run(&ctx, args).await,
+        Command::Check(args) => check::run(&ctx, args).await,
+        Command::Doctor => doctor::run(&ctx).await,
+        Command::BenchEval(args) => bench_eval::run(&ctx, args).await,
+    }
+}
