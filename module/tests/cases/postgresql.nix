@@ -1,0 +1,7 @@
+{
+  services.inventree = {
+    enable = true;
+    siteUrl = "https://inventree.example.org";
+    database.type = "postgresql";
+  };
+}
