@@ -79,6 +79,15 @@ pub struct EvalArgs {
     /// Print the full inspection as JSON instead of the human summary.
     #[arg(long)]
     pub json: bool,
+
+    /// A further module added to every evaluated system (repeatable), e.g. a stand-in package
+    /// scope or the rest of the reporter's configuration.
+    #[arg(long = "with-module", value_name = "FILE.nix")]
+    pub with_modules: Vec<PathBuf>,
+
+    /// Show nix's progress and warnings while it evaluates.
+    #[arg(long)]
+    pub progress: bool,
 }
 
 #[derive(Debug, Args)]

@@ -1,0 +1,222 @@
+//! The batch evaluation: ONE `nix eval` for any number of fixtures, through the embedded
+//! `inspect.nix`. A fixture the batch reports as failing (`tryEval` caught it) is re-evaluated
+//! alone, strictly, to get nix's message; if the batch aborts as a whole (an error `tryEval`
+//! cannot catch, e.g. a missing attribute), every fixture is evaluated alone so each gets its own
+//! result.
+
+use std::{
+    path::{Path, PathBuf},
+    time::{Duration, Instant},
+};
+
+use anyhow::Context as _;
+
+use super::{
+    prerequisites::EvalEnv,
+    types::{BatchOutput, Inspection, Outcome, RawInspection, Request, RequestFixture},
+};
+use crate::{context::Context, nix::NixError};
+
+/// The helper expression, embedded so the binary works from any directory.
+pub const INSPECT_NIX: &str = include_str!("inspect.nix");
+
+/// One fixture to inspect.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub name: String,
+    pub path: PathBuf,
+    pub render: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Modules added to every system (absolute paths).
+    pub extra_modules: Vec<PathBuf>,
+    /// Show nix's stderr as it arrives.
+    pub progress: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct BatchResult {
+    pub inspections: Vec<Inspection>,
+    /// Whether every system shared one package scope (the fast path).
+    pub shared_packages: bool,
+    /// nix processes started (1 when nothing failed).
+    pub processes: usize,
+    pub elapsed: Duration,
+}
+
+/// The nix system string for this machine (`x86_64-linux`, `aarch64-linux`).
+pub fn current_system() -> String {
+    format!("{}-{}", std::env::consts::ARCH, std::env::consts::OS)
+}
+
+/// Inspect `targets` in one nix process (plus one per fixture that failed, for its message).
+pub async fn inspect(
+    ctx: &Context,
+    env: &EvalEnv,
+    targets: &[Target],
+    options: &Options,
+) -> anyhow::Result<BatchResult> {
+    let started = Instant::now();
+    let nixpkgs = env
+        .nixpkgs()
+        .context("the flake has no `nixpkgs` input to evaluate NixOS with")?;
+    let work = tempfile::Builder::new()
+        .prefix("inventree-harness-eval.")
+        .tempdir()
+        .context("creating a temporary directory for the batch request")?;
+    let inspect_file = work.path().join("inspect.nix");
+    std::fs::write(&inspect_file, INSPECT_NIX)
+        .with_context(|| format!("writing {}", inspect_file.display()))?;
+
+    let mut processes = 1;
+    let batch = run_request(ctx, work.path(), nixpkgs, targets, options, false, "batch").await;
+    let (raw, shared_packages) = match batch {
+        Ok(output) => (Some(output.fixtures), output.shared_packages),
+        // Nothing we can localise from the batch: evaluate each fixture alone below.
+        Err(NixError::EvalError { .. }) if targets.len() > 1 => (None, false),
+        Err(err) => {
+            return Err(err).context(format!("evaluating {} fixture(s)", targets.len()));
+        }
+    };
+
+    let mut inspections = Vec::with_capacity(targets.len());
+    for (index, target) in targets.iter().enumerate() {
+        let raw = raw.as_ref().and_then(|all| all.get(index));
+        if let Some(raw) = raw {
+            if raw.name != target.name {
+                anyhow::bail!(
+                    "inspect.nix answered for {} where {} was expected",
+                    raw.name,
+                    target.name
+                );
+            }
+            if let Some(outcome) = complete_outcome(raw) {
+                inspections.push(Inspection {
+                    name: target.name.clone(),
+                    outcome,
+                });
+                continue;
+            }
+        }
+        // Alone and strict: nix's own message for whatever failed.
+        processes += 1;
+        let single = std::slice::from_ref(target);
+        let outcome = match run_request(
+            ctx,
+            work.path(),
+            nixpkgs,
+            single,
+            options,
+            true,
+            &target.name,
+        )
+        .await
+        {
+            Ok(output) => match output.fixtures.first().and_then(complete_outcome) {
+                Some(outcome) => outcome,
+                None => anyhow::bail!("{}: strict evaluation returned no result", target.name),
+            },
+            Err(NixError::EvalError { message, .. }) => match raw {
+                // The assertions evaluated in the batch; only rendering failed.
+                Some(raw) if raw.checks_ok => Outcome::Evaluated {
+                    failed_assertions: raw.failed_assertions.clone().unwrap_or_default(),
+                    warnings: raw.warnings.clone().unwrap_or_default(),
+                    rendered: None,
+                    render_error: Some(message),
+                },
+                _ => Outcome::Failed { message },
+            },
+            Err(err) => return Err(err).context(format!("evaluating {}", target.name)),
+        };
+        inspections.push(Inspection {
+            name: target.name.clone(),
+            outcome,
+        });
+    }
+    Ok(BatchResult {
+        inspections,
+        shared_packages,
+        processes,
+        elapsed: started.elapsed(),
+    })
+}
+
+/// The outcome of a fixture the batch evaluated completely; `None` when something was caught and
+/// the fixture must be re-evaluated alone.
+fn complete_outcome(raw: &RawInspection) -> Option<Outcome> {
+    if !raw.checks_ok || raw.render_ok == Some(false) {
+        return None;
+    }
+    Some(Outcome::Evaluated {
+        failed_assertions: raw.failed_assertions.clone().unwrap_or_default(),
+        warnings: raw.warnings.clone().unwrap_or_default(),
+        rendered: raw.rendered.clone().map(Box::new),
+        render_error: None,
+    })
+}
+
+async fn run_request(
+    ctx: &Context,
+    work: &Path,
+    nixpkgs: &str,
+    targets: &[Target],
+    options: &Options,
+    strict: bool,
+    label: &str,
+) -> Result<BatchOutput, NixError> {
+    let request = Request {
+        nixpkgs: nixpkgs.to_string(),
+        system: current_system(),
+        fixtures: targets
+            .iter()
+            .map(|t| RequestFixture {
+                name: t.name.clone(),
+                path: t.path.display().to_string(),
+                render: t.render,
+            })
+            .collect(),
+        extra_modules: options
+            .extra_modules
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect(),
+        strict,
+    };
+    let file_name = format!("request-{}.json", sanitize(label));
+    let request_file = work.join(file_name);
+    let io = |source| NixError::Io {
+        command: format!("writing {}", request_file.display()),
+        source,
+    };
+    let json = serde_json::to_vec_pretty(&request).map_err(|e| io(std::io::Error::other(e)))?;
+    std::fs::write(&request_file, json).map_err(io)?;
+
+    let apply = format!(
+        "import {} {}",
+        work.join("inspect.nix").display(),
+        request_file.display()
+    );
+    let mut command = ctx
+        .nix_flake_command(["eval"])
+        .args(["--json", "--impure"])
+        .arg(ctx.installable("nixosModules"))
+        .args(["--apply", &apply]);
+    if options.progress {
+        command = command.stream_stderr(format!("  nix[{label}] "));
+    }
+    let output = command.run().await?;
+    serde_json::from_str(&output.stdout).map_err(|e| NixError::CommandFailed {
+        command: command.display(),
+        status: format!("unexpected output: {e}"),
+        stderr_tail: crate::nix::errors::tail(&output.stdout, 5),
+    })
+}
+
+fn sanitize(label: &str) -> String {
+    label
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect()
+}

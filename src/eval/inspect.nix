@@ -1,0 +1,354 @@
+# Evaluate many NixOS systems with the nixos-inventree module in ONE nix process and return, per
+# system, what the module renders. Embedded in the harness (src/eval/batch.rs) and applied to the
+# flake's `nixosModules` output:
+#
+#   nix eval --json --impure <flake>#nixosModules --apply 'import ./inspect.nix ./request.json'
+#
+# request.json: { "nixpkgs": "<store path>", "system": "x86_64-linux",
+#                 "fixtures": [ { "name": "…", "path": "/abs/fixture.nix", "render": true } ],
+#                 "extraModules": [ "/abs/module.nix" ], "strict": false }
+#
+# Speed: every system shares ONE nixpkgs instance (`nixpkgs.pkgs`) and one InvenTree package scope,
+# so nixpkgs and the Python package set are evaluated once, not once per fixture.
+#
+# Robustness: assertions are evaluated here (not through `system.build.toplevel`, which would abort
+# the whole batch at the first failing fixture), and each fixture is wrapped in `tryEval`, so one
+# broken fixture is reported as `ok = false` (the harness then re-evaluates it alone to get nix's
+# message) without losing the others.
+requestFile: nixosModules:
+let
+  request = builtins.fromJSON (builtins.readFile requestFile);
+  nixpkgs = request.nixpkgs;
+  system = request.system or "x86_64-linux";
+  strict = request.strict or false;
+
+  pkgs = import nixpkgs {
+    inherit system;
+    config = { };
+    overlays = [ ];
+  };
+  inherit (pkgs) lib;
+  evalConfig = import (nixpkgs + "/nixos/lib/eval-config.nix");
+
+  # The package scope `nixosModules.default` would build for `pkgs`, built once for all systems.
+  # It sets `services.inventree.packages = lib.mkDefault (scopeFor pkgs)`; calling the module
+  # function with our `pkgs` gives that value. Anything else (a different module shape) falls back
+  # to letting each system build its own scope.
+  sharedPackages =
+    let
+      attempt = builtins.tryEval (
+        let
+          m = nixosModules.default {
+            inherit lib pkgs;
+            config = { };
+            options = { };
+          };
+          v = m.services.inventree.packages or null;
+        in
+        if builtins.isAttrs v && (v._type or null) == "override" then v.content else null
+      );
+    in
+    if attempt.success then attempt.value else null;
+
+  # The least a NixOS system needs to evaluate; no bootloader, one file system.
+  baseModule = {
+    boot.loader.grub.enable = false;
+    fileSystems."/" = {
+      device = "/dev/disk/by-label/nixos";
+      fsType = "ext4";
+    };
+    system.stateVersion = lib.trivial.release;
+    nixpkgs.pkgs = pkgs;
+    # Documentation would evaluate every option's description: slow and irrelevant here.
+    documentation.enable = false;
+    documentation.nixos.enable = false;
+  };
+
+  sharedPackagesModule = lib.optionalAttrs (sharedPackages != null) {
+    services.inventree.packages = lib.mkOverride 900 sharedPackages;
+  };
+
+  evalFixture =
+    fixture:
+    evalConfig {
+      system = null;
+      modules = [
+        nixosModules.default
+        baseModule
+        sharedPackagesModule
+        fixture.path
+      ]
+      ++ map (p: /. + p) (request.extraModules or [ ]);
+    };
+
+  # Unit names that belong to InvenTree.
+  isInventreeUnit = name: lib.hasPrefix "inventree" name;
+
+  # Keep only JSON-friendly, meaningful values of an attrset (drop nulls, empty lists/sets).
+  clean = lib.filterAttrs (
+    _: v:
+    v != null
+    && v != [ ]
+    && v != { }
+    && !(builtins.isFunction v)
+  );
+
+  serviceInfo =
+    config: name:
+    let
+      s = config.systemd.services.${name};
+    in
+    {
+      kind = "service";
+      inherit (s) description;
+      serviceConfig = s.serviceConfig;
+      environment = s.environment;
+      dependencies = clean {
+        inherit (s)
+          after
+          before
+          requires
+          wants
+          wantedBy
+          requiredBy
+          partOf
+          bindsTo
+          ;
+      };
+      startAt = s.startAt;
+      script = s.script;
+      preStart = s.preStart;
+      text = config.systemd.units."${name}.service".text;
+    };
+
+  otherUnitInfo = config: kind: attrs: name: {
+    inherit kind;
+    text = config.systemd.units."${name}.${kind}".text;
+    dependencies = clean {
+      inherit (attrs.${name})
+        after
+        before
+        requires
+        wants
+        wantedBy
+        partOf
+        ;
+    };
+  };
+
+  # Every inventree* unit: services, timers, targets, sockets, keyed by full unit name.
+  unitsOf =
+    config:
+    let
+      services = lib.filter isInventreeUnit (lib.attrNames config.systemd.services);
+      timers = lib.filter isInventreeUnit (lib.attrNames config.systemd.timers);
+      targets = lib.filter isInventreeUnit (lib.attrNames config.systemd.targets);
+      sockets = lib.filter isInventreeUnit (lib.attrNames config.systemd.sockets);
+    in
+    lib.listToAttrs (
+      map (n: lib.nameValuePair "${n}.service" (serviceInfo config n)) services
+      ++ map (
+        n: lib.nameValuePair "${n}.timer" (otherUnitInfo config "timer" config.systemd.timers n)
+      ) timers
+      ++ map (
+        n: lib.nameValuePair "${n}.target" (otherUnitInfo config "target" config.systemd.targets n)
+      ) targets
+      ++ map (
+        n: lib.nameValuePair "${n}.socket" (otherUnitInfo config "socket" config.systemd.sockets n)
+      ) sockets
+    );
+
+  # The service user and group, and every other user that joins the group (e.g. nginx).
+  accountsOf =
+    config:
+    let
+      cfg = config.services.inventree;
+      userFields =
+        u:
+        clean {
+          inherit (u)
+            isSystemUser
+            isNormalUser
+            group
+            extraGroups
+            home
+            createHome
+            description
+            uid
+            ;
+        };
+      members = lib.filterAttrs (
+        n: u: n == cfg.user || lib.elem cfg.group u.extraGroups
+      ) config.users.users;
+    in
+    {
+      users = lib.mapAttrs (_: userFields) members;
+      groups = lib.mapAttrs (_: g: clean { inherit (g) gid members; }) (
+        lib.filterAttrs (n: _: n == cfg.group) config.users.groups
+      );
+    };
+
+  # tmpfiles rules that concern InvenTree (the rest of the system has many).
+  tmpfilesOf =
+    config:
+    let
+      cfg = config.services.inventree;
+      relevant = r: lib.hasInfix "inventree" r || lib.hasInfix cfg.dataDir r;
+    in
+    lib.filter relevant config.systemd.tmpfiles.rules;
+
+  locationInfo =
+    l:
+    clean {
+      inherit (l)
+        proxyPass
+        proxyWebsockets
+        recommendedProxySettings
+        alias
+        root
+        index
+        tryFiles
+        return
+        priority
+        ;
+      extraConfig = if l.extraConfig == "" then null else l.extraConfig;
+    };
+
+  nginxOf =
+    config:
+    let
+      cfg = config.services.inventree;
+      vhost = config.services.nginx.virtualHosts.${cfg.nginx.hostName};
+    in
+    if !cfg.nginx.enable then
+      null
+    else
+      {
+        hostName = cfg.nginx.hostName;
+        serverName = vhost.serverName;
+        serverAliases = vhost.serverAliases;
+        forceSSL = vhost.forceSSL;
+        enableACME = vhost.enableACME;
+        root = vhost.root;
+        extraConfig = vhost.extraConfig;
+        locations = lib.mapAttrs (_: locationInfo) vhost.locations;
+        upstreams = config.services.nginx.upstreams;
+        nginxUserGroups = config.users.users.nginx.extraGroups or [ ];
+        recommendedProxySettings = config.services.nginx.recommendedProxySettings;
+      };
+
+  # Database and cache servers the module turns on.
+  servicesOf =
+    config:
+    let
+      pg = config.services.postgresql;
+      my = config.services.mysql;
+      redis = config.services.redis.servers.inventree or null;
+    in
+    {
+      postgresql =
+        if pg.enable then
+          {
+            inherit (pg) ensureDatabases ensureUsers;
+            package = pg.package.name;
+          }
+        else
+          null;
+      mysql =
+        if my.enable then
+          {
+            inherit (my) ensureDatabases ensureUsers;
+            package = my.package.name;
+          }
+        else
+          null;
+      redis =
+        if redis != null && redis.enable then
+          clean {
+            inherit (redis)
+              port
+              bind
+              unixSocket
+              requirePassFile
+              user
+              ;
+          }
+        else
+          null;
+      firewall = {
+        inherit (config.networking.firewall) allowedTCPPorts;
+      };
+      adminCommands = map (p: p.name) (
+        lib.filter (p: lib.hasPrefix "inventree" (p.name or "")) config.environment.systemPackages
+      );
+    };
+
+  render =
+    config:
+    let
+      cfg = config.services.inventree;
+    in
+    {
+      settings = cfg.internal.settings;
+      units = unitsOf config;
+      accounts = accountsOf config;
+      tmpfiles = tmpfilesOf config;
+      nginx = nginxOf config;
+      services = servicesOf config;
+      internal = {
+        inherit (cfg.internal)
+          environment
+          credentials
+          settings
+          commands
+          ;
+        configFile = toString cfg.internal.configFile;
+        users = builtins.fromJSON cfg.internal.usersJson;
+      };
+    };
+
+  # Force a value completely, catching what `tryEval` can catch (throw, assert, module errors).
+  # Forced through `toJSON` (as the output will be), not `deepSeq`, which would walk into every
+  # derivation's attributes and through the whole package graph.
+  # In strict mode nothing is caught, so nix reports the real error message.
+  attempt =
+    v:
+    let
+      forced = builtins.seq (builtins.stringLength (builtins.toJSON v)) v;
+      r = if strict then { success = true; value = forced; } else builtins.tryEval forced;
+    in
+    if r.success then
+      {
+        ok = true;
+        value = r.value;
+      }
+    else
+      {
+        ok = false;
+        value = null;
+      };
+
+  inspect =
+    fixture:
+    let
+      sys = evalFixture fixture;
+      inherit (sys) config;
+      checks = attempt {
+        failedAssertions = map (a: a.message) (lib.filter (a: !a.assertion) config.assertions);
+        warnings = config.warnings;
+      };
+      rendered = if fixture.render or true then attempt (render config) else null;
+    in
+    {
+      inherit (fixture) name;
+      checksOk = checks.ok;
+      failedAssertions = if checks.ok then checks.value.failedAssertions else null;
+      warnings = if checks.ok then checks.value.warnings else null;
+      renderOk = if rendered == null then null else rendered.ok;
+      rendered = if rendered == null then null else rendered.value;
+    };
+in
+{
+  sharedPackages = sharedPackages != null;
+  fixtures = map inspect request.fixtures;
+}
