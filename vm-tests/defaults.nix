@@ -1,0 +1,42 @@
+# The module with its defaults: SQLite in the data dir, gunicorn on 127.0.0.1:8000, one declared
+# superuser. Proves the units come up in order, the probe finds API, auth and worker healthy, and no
+# secret reaches unit files, config or journal.
+{ inventree, ... }:
+{
+  nodes.machine = { };
+
+  testScript =
+    { nodes, ... }:
+    let
+      cfg = nodes.machine.services.inventree;
+    in
+    inventree.testScript ''
+      start_all()
+
+      with subtest("setup runs before server and worker, which then stay up"):
+          wait_for_inventree(machine)
+          for unit in ["inventree-server.service", "inventree-cluster.service"]:
+              after = unit_property(machine, unit, "After")
+              assert "inventree-setup.service" in after, f"{unit} is not ordered after setup: {after}"
+
+      with subtest("the probe finds the API, the declared admin and a working worker"):
+          report = assert_healthy(machine)
+          machine.log(json.dumps(report, indent=2))
+
+      with subtest("the SQLite database and the config live in the data dir"):
+          machine.succeed("test -s ${cfg.dataDir}/config.yaml")
+          machine.succeed("find ${cfg.dataDir} -maxdepth 2 -name '*.sqlite3' | grep -q .")
+
+      with subtest("the declared admin is a superuser"):
+          token = api_token(machine)
+          me = api(machine, token, "GET", "/api/user/me/")
+          assert me["username"] == ADMIN_USER, me
+          assert me.get("is_superuser"), f"{ADMIN_USER} is not a superuser: {me}"
+
+      with subtest("inventree-invoke runs as the service user with the service's config"):
+          machine.succeed("inventree-invoke --list >&2")
+
+      with subtest("no secret in unit files, config.yaml, unit environment or journal"):
+          assert_no_secret_leak(machine, "${cfg.dataDir}")
+    '';
+}
