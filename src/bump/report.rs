@@ -1,0 +1,298 @@
+//! The bump report: what changed, what passed, what broke — as Markdown for people (an issue or PR
+//! body) and JSON for tools. Rendering is pure; the runner fills the data.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use super::lockdiff::LockDiff;
+use super::version::Change;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Passed,
+    Failed,
+    Skipped,
+}
+
+/// One step of the bump (resolve, prefetch, pin, lock, eval, build, vm…).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Step {
+    pub name: String,
+    pub outcome: Outcome,
+    /// One line: what it did, or why it failed / was skipped.
+    pub summary: String,
+    /// Longer output (the tail of a log), shown under "What broke" for failures.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub detail: String,
+    pub seconds: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldChange {
+    pub field: String,
+    pub old: String,
+    pub new: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BumpReport {
+    pub from: String,
+    pub to: String,
+    pub change: Change,
+    pub dry_run: bool,
+    /// UTC, `YYYY-MM-DDTHH:MM:SSZ`.
+    pub started_at: String,
+    /// Where the bump ran: the checkout, or its temporary copy for a dry run.
+    pub workspace: String,
+    pub pin: Vec<FieldChange>,
+    pub lock: Option<LockDiff>,
+    pub steps: Vec<Step>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// Every step ran and passed.
+    Passed,
+    /// Nothing failed, but some steps could not run here.
+    Incomplete,
+    Failed,
+}
+
+impl BumpReport {
+    pub fn verdict(&self) -> Verdict {
+        if self.steps.iter().any(|s| s.outcome == Outcome::Failed) {
+            Verdict::Failed
+        } else if self.steps.iter().any(|s| s.outcome == Outcome::Skipped) {
+            Verdict::Incomplete
+        } else {
+            Verdict::Passed
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        #[derive(Serialize)]
+        struct WithVerdict<'a> {
+            verdict: Verdict,
+            #[serde(flatten)]
+            report: &'a BumpReport,
+        }
+        let mut json = serde_json::to_string_pretty(&WithVerdict {
+            verdict: self.verdict(),
+            report: self,
+        })
+        .unwrap_or_else(|e| format!("{{\"error\": \"report not serialisable: {e}\"}}"));
+        json.push('\n');
+        json
+    }
+
+    pub fn to_markdown(&self) -> String {
+        let mut md = String::new();
+        let verdict = match self.verdict() {
+            Verdict::Passed => "passed",
+            Verdict::Incomplete => "incomplete (nothing failed; some tiers could not run)",
+            Verdict::Failed => "FAILED",
+        };
+        let change = serde_json::to_value(self.change)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        let _ = writeln!(
+            md,
+            "# InvenTree {} → {} ({change}): {verdict}\n",
+            self.from, self.to
+        );
+        let _ = writeln!(
+            md,
+            "Started {}{}, in `{}`.\n",
+            self.started_at,
+            if self.dry_run {
+                " as a dry run (a temporary copy; the checkout is untouched)"
+            } else {
+                ""
+            },
+            self.workspace
+        );
+
+        md.push_str("## Steps\n\n| step | result | time | notes |\n| --- | --- | ---: | --- |\n");
+        for step in &self.steps {
+            let mark = match step.outcome {
+                Outcome::Passed => "✅ passed",
+                Outcome::Failed => "❌ failed",
+                Outcome::Skipped => "⏭ skipped",
+            };
+            let _ = writeln!(
+                md,
+                "| {} | {mark} | {:.1} s | {} |",
+                step.name,
+                step.seconds,
+                escape_cell(&step.summary)
+            );
+        }
+
+        md.push_str("\n## Pinned release (`pkgs/version.json`)\n\n");
+        if self.pin.is_empty() {
+            md.push_str("Unchanged.\n");
+        } else {
+            md.push_str("| field | old | new |\n| --- | --- | --- |\n");
+            for c in &self.pin {
+                let _ = writeln!(md, "| {} | `{}` | `{}` |", c.field, c.old, c.new);
+            }
+        }
+
+        md.push_str("\n## Python dependencies (`uv.lock`)\n\n");
+        match &self.lock {
+            None => md.push_str("Not regenerated (see the steps above).\n"),
+            Some(lock) if lock.is_empty() => {
+                let _ = writeln!(md, "Unchanged: {} packages.", lock.after);
+            }
+            Some(lock) => {
+                let _ = writeln!(
+                    md,
+                    "{} → {} packages: {} added, {} removed, {} changed.\n",
+                    lock.before,
+                    lock.after,
+                    lock.added.len(),
+                    lock.removed.len(),
+                    lock.changed.len()
+                );
+                for (name, old, new) in &lock.changed {
+                    let _ = writeln!(md, "- {name} {old} → {new}");
+                }
+                for (name, version) in &lock.added {
+                    let _ = writeln!(md, "- {name} {version} (added)");
+                }
+                for (name, version) in &lock.removed {
+                    let _ = writeln!(md, "- {name} {version} (removed)");
+                }
+            }
+        }
+
+        let broken: Vec<&Step> = self
+            .steps
+            .iter()
+            .filter(|s| s.outcome == Outcome::Failed)
+            .collect();
+        if !broken.is_empty() {
+            md.push_str("\n## What broke\n");
+            for step in broken {
+                let _ = writeln!(md, "\n### {}\n\n{}\n", step.name, step.summary);
+                if !step.detail.is_empty() {
+                    let _ = writeln!(md, "```\n{}\n```", step.detail.trim_end());
+                }
+            }
+        }
+        md
+    }
+}
+
+/// Keep a table cell on one line and its pipes literal.
+fn escape_cell(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
+}
+
+/// The last `lines` lines of a log, for a report's "What broke".
+pub fn tail(log: &str, lines: usize) -> String {
+    let all: Vec<&str> = log.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` for seconds since the Unix epoch (UTC, proleptic Gregorian).
+pub fn utc_timestamp(unix_seconds: u64) -> String {
+    let days = (unix_seconds / 86_400) as i64;
+    let secs = unix_seconds % 86_400;
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn step(name: &str, outcome: Outcome) -> Step {
+        Step {
+            name: name.into(),
+            outcome,
+            summary: format!("{name} summary"),
+            detail: String::new(),
+            seconds: 1.0,
+        }
+    }
+
+    fn report(steps: Vec<Step>) -> BumpReport {
+        BumpReport {
+            from: "1.3.5".into(),
+            to: "1.3.6".into(),
+            change: Change::Patch,
+            dry_run: true,
+            started_at: utc_timestamp(0),
+            workspace: "/tmp/x".into(),
+            pin: vec![],
+            lock: None,
+            steps,
+        }
+    }
+
+    #[test]
+    fn any_failure_fails_the_bump() {
+        let r = report(vec![step("a", Outcome::Passed), step("b", Outcome::Failed), step("c", Outcome::Skipped)]);
+        assert_eq!(r.verdict(), Verdict::Failed);
+    }
+
+    #[test]
+    fn skipped_tiers_make_it_incomplete_not_passed() {
+        let r = report(vec![step("a", Outcome::Passed), step("vm", Outcome::Skipped)]);
+        assert_eq!(r.verdict(), Verdict::Incomplete);
+    }
+
+    #[test]
+    fn all_passed_is_passed() {
+        assert_eq!(report(vec![step("a", Outcome::Passed)]).verdict(), Verdict::Passed);
+    }
+
+    #[test]
+    fn json_carries_the_verdict() {
+        let json: serde_json::Value =
+            serde_json::from_str(&report(vec![step("a", Outcome::Failed)]).to_json()).unwrap();
+        assert_eq!(json["verdict"], "failed");
+        assert_eq!(json["steps"][0]["outcome"], "failed");
+        assert_eq!(json["change"], "patch");
+    }
+
+    #[test]
+    fn table_cells_stay_on_one_line() {
+        let mut s = step("a", Outcome::Failed);
+        s.summary = "one | two\nthree".into();
+        let md = report(vec![s]).to_markdown();
+        assert!(md.contains("| one \\| two three |"), "{md}");
+    }
+
+    #[test]
+    fn formats_utc_timestamps() {
+        assert_eq!(utc_timestamp(0), "1970-01-01T00:00:00Z");
+        assert_eq!(utc_timestamp(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(utc_timestamp(1_795_651_200 + 3_723), "2026-11-26T01:02:03Z");
+    }
+
+    #[test]
+    fn tail_keeps_the_last_lines() {
+        assert_eq!(tail("a\nb\nc\n", 2), "b\nc");
+        assert_eq!(tail("a", 5), "a");
+    }
+}
