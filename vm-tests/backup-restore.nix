@@ -38,8 +38,9 @@
           for _ in range(3):
               machine.succeed("systemctl start inventree-backup.service")
           files = machine.succeed("find ${backupDir} -type f -printf '%f\\n'").split()
-          database = [f for f in files if "media" not in f]
-          media = [f for f in files if "media" in f]
+          # File names of InvenTree's backup templates: InvenTree-db-… and InvenTree-media-….
+          database = [f for f in files if f.startswith("InvenTree-db-")]
+          media = [f for f in files if f.startswith("InvenTree-media-")]
           assert 1 <= len(database) <= ${toString cfg.backup.keep}, f"database backups: {database}"
           assert len(media) <= ${toString cfg.backup.keep}, f"media backups: {media}"
 

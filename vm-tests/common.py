@@ -11,7 +11,8 @@ import time
 import urllib.parse
 from typing import Any
 
-DEFAULT_URL = "http://127.0.0.1:8000"
+# The host of siteUrl (lib.nix), so InvenTree sees the address it is configured for.
+DEFAULT_URL = "http://localhost:8000"
 INVENTREE_UNITS = ["inventree-setup.service", "inventree-server.service", "inventree-cluster.service"]
 EXPOSURE_LINE = re.compile(r"Overall exposure level for (\S+): ([0-9]+(?:\.[0-9]+)?)")
 
@@ -195,8 +196,8 @@ def last_setup_log(machine: BaseMachine) -> str:
 
 
 def assert_setup_did_not_migrate(machine: BaseMachine) -> None:
-    log = last_setup_log(machine)
-    assert "Applying " not in log, f"setup re-applied migrations on an unchanged system:\n{log}"
+    setup_log = last_setup_log(machine)
+    assert "Applying " not in setup_log, f"setup re-applied migrations on an unchanged system:\n{setup_log}"
 
 
 def exposure(machine: BaseMachine, unit: str) -> float:

@@ -76,6 +76,8 @@ let
       services.inventree = {
         enable = true;
         siteUrl = lib.mkDefault "http://localhost:8000";
+        # Only the names the tests use; an empty list would mean "*" (and a warning).
+        allowedHosts = lib.mkDefault [ "localhost" ];
         users.${admin.name} = {
           inherit (admin) email;
           is_superuser = true;

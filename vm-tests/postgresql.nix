@@ -56,7 +56,7 @@
               assert bool(me.get("is_staff")) == staff, f"{user}: is_staff {me}"
 
       with subtest("a wrong password is refused"):
-          machine.fail("curl -fsS -u reader:wrong http://127.0.0.1:8000/api/user/token/?name=x")
+          machine.fail("curl -fsS -u reader:wrong http://localhost:8000/api/user/token/?name=x")
 
       with subtest("an undeclared user survives setup, and a second setup run changes nothing"):
           token = api_token(machine)
@@ -64,12 +64,12 @@
           machine.succeed("systemctl restart inventree-setup.service")
           # Server and worker require setup, so they restart with it.
           wait_for_inventree(machine)
-          log = last_setup_log(machine)
-          machine.log(log)
+          setup_log = last_setup_log(machine)
+          machine.log(setup_log)
           # One line per declared user (docs/ARCHITECTURE.md); each must say it is unchanged.
           for user in ["admin", "staff", "reader"]:
-              lines = [line for line in log.splitlines() if re.search(rf"\b{user}\b", line)]
-              assert lines and all("unchanged" in line for line in lines), f"{user} changed on re-run:\n{log}"
+              lines = [line for line in setup_log.splitlines() if re.search(rf"\b{user}\b", line)]
+              assert lines and all("unchanged" in line for line in lines), f"{user} changed on re-run:\n{setup_log}"
           assert_setup_did_not_migrate(machine)
           users = api(machine, token, "GET", "/api/user/")
           users = users.get("results", users) if isinstance(users, dict) else users
