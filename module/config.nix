@@ -34,7 +34,7 @@ in
         static_root = "${cfg.dataDir}/static";
         media_root = "${cfg.dataDir}/media";
         backup_dir = cfg.backup.directory;
-        oidc_private_key_file = "${cfg.dataDir}/oidc.pem";
+        oidc_private_key_file = "${cfg.dataDir}/keys/oidc.pem";
 
         # Plugins install Python packages at run time, which a store-based install cannot do.
         plugins_enabled = false;

@@ -256,13 +256,13 @@ in
     user = lib.mkOption {
       type = lib.types.str;
       default = "inventree";
-      description = "System user the InvenTree units run as (created by the module).";
+      description = "System user the InvenTree units run as. The module creates the default `inventree` user; create any other one yourself.";
     };
 
     group = lib.mkOption {
       type = lib.types.str;
       default = "inventree";
-      description = "Group of {option}`services.inventree.user` (created by the module).";
+      description = "Group of {option}`services.inventree.user`. The module creates the default `inventree` group; create any other one yourself.";
     };
 
     database = {

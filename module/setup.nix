@@ -12,6 +12,7 @@
 let
   cfg = config.services.inventree;
   units = import ./lib/service-config.nix { inherit lib utils cfg; };
+  inherit (cfg.internal) settings;
   sqliteDir = builtins.dirOf cfg.database.name;
 in
 {
@@ -36,10 +37,13 @@ in
       };
     };
 
-    # The SQLite database (password hashes, sessions) lives in a directory only the service user
-    # can read; the data dir itself is group-readable so nginx can serve media and static files.
-    systemd.tmpfiles.rules = lib.optional (
-      cfg.database.type == "sqlite"
-    ) "d '${sqliteDir}' 0700 ${cfg.user} ${cfg.group} - -";
+    # The data dir is group-readable so nginx (when enabled) can serve media and static files;
+    # what the group must not read lives in directories only the service user can enter: the
+    # SQLite database (password hashes, sessions), the OIDC signing key, the backups.
+    systemd.tmpfiles.rules = map (dir: "d '${dir}' 0700 ${cfg.user} ${cfg.group} - -") (
+      lib.optional (cfg.database.type == "sqlite") sqliteDir
+      ++ lib.optional (settings ? oidc_private_key_file) (builtins.dirOf settings.oidc_private_key_file)
+      ++ lib.optional (settings ? backup_dir) settings.backup_dir
+    );
   };
 }

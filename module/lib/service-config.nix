@@ -77,7 +77,10 @@ in
   };
 
   # tmpfiles rules for paths systemd does not manage (e.g. /srv/inventree).
-  tmpfilesRules = map (p: "d '${p}' 0750 ${cfg.user} ${cfg.group} - -") unmanaged;
+  # (The backup directory gets its private 0700 rule from setup.nix.)
+  tmpfilesRules = map (p: "d '${p}' 0750 ${cfg.user} ${cfg.group} - -") (
+    lib.filter (p: p != (settings.backup_dir or null)) unmanaged
+  );
 
   base = {
     User = cfg.user;
