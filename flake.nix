@@ -59,7 +59,13 @@
     {
       overlays.default = final: _prev: { inventree = scopeFor final; };
 
-      packages = forAllSystems (pkgs: derivationsOf (scopeFor pkgs));
+      packages = forAllSystems (
+        pkgs:
+        let
+          scope = scopeFor pkgs;
+        in
+        derivationsOf scope // { default = scope.server; }
+      );
 
       nixosModules.default =
         { lib, pkgs, ... }:

@@ -1,5 +1,7 @@
-# The `pkgs.inventree` package scope. Every member is overridable with
-# `pkgs.inventree.overrideScope (final: prev: { ... })`.
+# The `pkgs.inventree` package scope: InvenTree and everything the NixOS
+# module runs. Every member is overridable, e.g.
+#   pkgs.inventree.overrideScope (final: _prev: { frontend = final.frontend-from-source; })
+# builds the web frontend from source instead of using the release's zip.
 {
   lib,
   newScope,
@@ -7,6 +9,39 @@
   uv2nix,
   pyproject-build-systems,
 }:
-lib.makeScope newScope (self: {
-  harness = self.callPackage ./harness.nix { };
-})
+lib.makeScope newScope (
+  self:
+  let
+    inherit (self) callPackage;
+    # One wrapper per runtime subcommand, named inventree-<subcommand>.
+    wrapper = callPackage ./wrapper.nix { };
+  in
+  {
+    inherit pyproject-nix uv2nix pyproject-build-systems;
+
+    # Version, commit and hashes of the pinned release.
+    release = import ./release.nix;
+    inherit (self.release) version;
+
+    upstream-source = callPackage ./upstream-source.nix { };
+    frontend = callPackage ./frontend.nix { };
+    frontend-from-source = callPackage ./frontend-from-source.nix { };
+    src = callPackage ./src.nix { };
+
+    workspace = callPackage ./workspace.nix { };
+    python-set = callPackage ./python-set.nix { };
+    python = callPackage ./python.nix { };
+    venv = callPackage ./venv.nix { };
+
+    runtime = callPackage ./runtime.nix { };
+    server = wrapper "server";
+    cluster = wrapper "cluster";
+    setup = wrapper "setup";
+    invoke = wrapper "invoke";
+    manage = wrapper "manage";
+    refresh-users = wrapper "refresh-users";
+    gen-secret = wrapper "gen-secret";
+
+    harness = callPackage ./harness.nix { };
+  }
+)

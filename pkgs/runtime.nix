@@ -1,0 +1,44 @@
+# The repository's runtime program (`python -m inventree_runtime`), the one
+# program the units run: setup, users, server, cluster, manage, invoke.
+# Stdlib-only Python; it runs with the `python` environment as interpreter.
+{
+  lib,
+  stdenvNoCC,
+  python,
+  release,
+}:
+let
+  root = ../.;
+in
+stdenvNoCC.mkDerivation {
+  pname = "inventree-runtime";
+  inherit (release) version;
+
+  # The package only: the runtime's tests stay out of the store path.
+  src = lib.fileset.toSource {
+    inherit root;
+    fileset = lib.fileset.fileFilter (file: file.hasExt "py") (root + "/runtime/inventree_runtime");
+  };
+
+  nativeBuildInputs = [ python ];
+
+  dontConfigure = true;
+  dontBuild = true;
+
+  installPhase = ''
+    runHook preInstall
+    mkdir -p $out
+    cp -r runtime/inventree_runtime $out/
+    python -m compileall -q --invalidation-mode unchecked-hash $out/inventree_runtime
+    runHook postInstall
+  '';
+
+  # What to put on PYTHONPATH for `python -m inventree_runtime`.
+  passthru.pythonPath = "${placeholder "out"}";
+
+  meta = {
+    description = "The program that sets up and runs InvenTree as the NixOS module configures it";
+    license = lib.licenses.mit;
+    platforms = lib.platforms.all;
+  };
+}
