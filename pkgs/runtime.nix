@@ -14,10 +14,14 @@ stdenvNoCC.mkDerivation {
   pname = "inventree-runtime";
   inherit (release) version;
 
-  # The package only: the runtime's tests stay out of the store path.
+  # The package's Python files only: the runtime's tests stay out of the
+  # store path. A checkout without runtime/ still evaluates; the build then
+  # fails below, saying what is missing.
   src = lib.fileset.toSource {
     inherit root;
-    fileset = lib.fileset.fileFilter (file: file.hasExt "py") (root + "/runtime/inventree_runtime");
+    fileset = lib.fileset.intersection (lib.fileset.maybeMissing (root + "/runtime/inventree_runtime")) (
+      lib.fileset.fileFilter (file: file.hasExt "py") root
+    );
   };
 
   nativeBuildInputs = [ python ];
@@ -27,6 +31,10 @@ stdenvNoCC.mkDerivation {
 
   installPhase = ''
     runHook preInstall
+    if [ ! -f runtime/inventree_runtime/__main__.py ]; then
+      echo "runtime/inventree_runtime/__main__.py is missing from the repository" >&2
+      exit 1
+    fi
     mkdir -p $out
     cp -r runtime/inventree_runtime $out/
     python -m compileall -q --invalidation-mode unchecked-hash $out/inventree_runtime

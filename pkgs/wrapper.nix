@@ -5,7 +5,7 @@
 {
   lib,
   runCommand,
-  bash,
+  runtimeShell,
   python,
   runtime,
   src,
@@ -25,7 +25,7 @@ runCommand "inventree-${subcommand}-${release.version}"
   ''
     mkdir -p $out/bin
     cat > $out/bin/inventree-${subcommand} <<'EOF'
-    #!${lib.getExe bash}
+    #!${runtimeShell}
     export PYTHONPATH=${runtime}''${PYTHONPATH:+:$PYTHONPATH}
     export INVENTREE_SRC=''${INVENTREE_SRC:-${src}}
     exec ${python}/bin/python -m inventree_runtime ${subcommand} "$@"
