@@ -19,8 +19,9 @@ lib.makeScope newScope (
   {
     inherit pyproject-nix uv2nix pyproject-build-systems;
 
-    # Version, commit and hashes of the pinned release.
-    release = import ./release.nix;
+    # Version, tag commit and fixed-output hashes of the pinned release: data
+    # only, rewritten by `inventree-harness bump`.
+    release = lib.importJSON ./version.json;
     inherit (self.release) version;
 
     upstream-source = callPackage ./upstream-source.nix { };
