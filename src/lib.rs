@@ -11,4 +11,5 @@ pub mod context;
 pub mod eval;
 pub mod nix;
 pub mod overrides;
+pub mod probe;
 pub mod tiers;

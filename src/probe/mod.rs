@@ -1,0 +1,197 @@
+//! The probe: is this InvenTree up, and does its background worker really work?
+//!
+//! Readiness (`readiness`), authentication (`auth`), worker liveness by doing work (`worker`),
+//! queue figures (`queue`), and the verdict (`report`). The same code runs against a host-tier
+//! instance, inside a VM, and against any live server (`inventree-harness probe URL`).
+//! See `docs/probe.md` for the user-facing description and exit statuses.
+
+pub mod api;
+pub mod auth;
+pub mod backoff;
+pub mod client;
+pub mod queue;
+pub mod readiness;
+pub mod report;
+pub mod worker;
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+pub use auth::Credentials;
+pub use client::ApiClient;
+pub use report::{ProbeReport, Verdict};
+pub use worker::WorkerCheck;
+
+use auth::AuthError;
+use readiness::Readiness;
+use report::AuthOutcome;
+
+#[derive(Debug, Clone)]
+pub struct ProbeOptions {
+    /// Server root URL (`http://host:port`, optionally with a path prefix).
+    pub url: String,
+    pub credentials: Option<Credentials>,
+    /// Require this InvenTree version (exact, or before a space: `1.3.0` matches `1.3.0 dev`).
+    pub expect_version: Option<String>,
+    /// How long to wait for `/api/` to answer.
+    pub ready_timeout: Duration,
+    /// How long the worker has to complete the probe's task.
+    pub task_timeout: Duration,
+    /// Check readiness only.
+    pub skip_worker: bool,
+    pub token_name: String,
+    pub part_name: String,
+}
+
+impl ProbeOptions {
+    pub fn new(url: impl Into<String>) -> Self {
+        ProbeOptions {
+            url: url.into(),
+            credentials: None,
+            expect_version: None,
+            ready_timeout: Duration::from_secs(60),
+            task_timeout: Duration::from_secs(30),
+            skip_worker: false,
+            token_name: auth::DEFAULT_TOKEN_NAME.to_string(),
+            part_name: worker::DEFAULT_PART_NAME.to_string(),
+        }
+    }
+}
+
+/// Runs the whole probe. Never panics on what the server sends; a malformed URL is the only
+/// error, everything else is in the report.
+pub async fn run(options: &ProbeOptions) -> anyhow::Result<ProbeReport> {
+    let started = Instant::now();
+    let client = ApiClient::new(&options.url)?;
+    let url = client.base().to_string();
+    let elapsed = || started.elapsed().as_millis() as u64;
+
+    let server = match readiness::wait_ready(
+        &client,
+        options.ready_timeout,
+        options.expect_version.as_deref(),
+    )
+    .await
+    {
+        Readiness::Ready(server) => server,
+        Readiness::Mismatch(mismatch) => {
+            return Ok(ProbeReport {
+                url,
+                verdict: Verdict::Unhealthy {
+                    reasons: vec![mismatch.to_string()],
+                },
+                server: None,
+                auth: AuthOutcome::NotGiven,
+                worker: WorkerCheck::Unchecked {
+                    reason: "the server is not the expected InvenTree".into(),
+                },
+                queue: None,
+                elapsed_ms: elapsed(),
+            })
+        }
+        Readiness::Unreachable { waited, last_error } => {
+            return Ok(ProbeReport {
+                url,
+                verdict: Verdict::Unreachable {
+                    reason: format!(
+                        "no answer from /api/ within {:.1} s; last error: {last_error}",
+                        waited.as_secs_f64()
+                    ),
+                },
+                server: None,
+                auth: AuthOutcome::NotGiven,
+                worker: WorkerCheck::Unchecked {
+                    reason: "server unreachable".into(),
+                },
+                queue: None,
+                elapsed_ms: elapsed(),
+            })
+        }
+    };
+
+    let authed = match &options.credentials {
+        None => None,
+        Some(credentials) => {
+            match auth::authenticate(&client, credentials, &options.token_name).await {
+                Ok((authed, identity)) => Some((authed, identity)),
+                Err(AuthError::Refused { who, message }) => {
+                    let auth = AuthOutcome::Failed {
+                        message: format!("authentication failed for {who}: {message}"),
+                    };
+                    return Ok(finish(url, server, auth, unchecked("authentication failed"), None, elapsed()));
+                }
+                Err(AuthError::Api(error)) => {
+                    let auth = AuthOutcome::Failed {
+                        message: format!("authentication: {error}"),
+                    };
+                    return Ok(finish(url, server, auth, unchecked("authentication failed"), None, elapsed()));
+                }
+            }
+        }
+    };
+
+    let (auth, worker, queue) = match authed {
+        None => {
+            let worker = if options.skip_worker {
+                WorkerCheck::Skipped {
+                    reason: "--skip-worker given".into(),
+                }
+            } else {
+                unchecked(&format!(
+                    "no credentials (give --token, or --user with --password, or set {} / {} and {})",
+                    auth::ENV_TOKEN,
+                    auth::ENV_USERNAME,
+                    auth::ENV_PASSWORD
+                ))
+            };
+            (AuthOutcome::NotGiven, worker, None)
+        }
+        Some((authed, identity)) => {
+            let worker = if options.skip_worker {
+                WorkerCheck::Skipped {
+                    reason: "--skip-worker given".into(),
+                }
+            } else {
+                worker::check_worker(
+                    &authed,
+                    &worker::WorkerOptions {
+                        part_name: options.part_name.clone(),
+                        deadline: options.task_timeout,
+                    },
+                )
+                .await
+            };
+            // Read after the worker check, so a task stuck in the queue shows up in the figures.
+            let queue = queue::read_queue(&authed).await;
+            (AuthOutcome::Authenticated(identity), worker, Some(queue))
+        }
+    };
+    Ok(finish(url, server, auth, worker, queue, elapsed()))
+}
+
+fn unchecked(reason: &str) -> WorkerCheck {
+    WorkerCheck::Unchecked {
+        reason: reason.to_string(),
+    }
+}
+
+fn finish(
+    url: String,
+    server: readiness::ServerInfo,
+    auth: AuthOutcome,
+    worker: WorkerCheck,
+    queue: Option<queue::QueueFigures>,
+    elapsed_ms: u64,
+) -> ProbeReport {
+    let verdict = report::decide(&server, &auth, &worker);
+    ProbeReport {
+        url,
+        verdict,
+        server: Some(server),
+        auth,
+        worker,
+        queue,
+        elapsed_ms,
+    }
+}
