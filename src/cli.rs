@@ -68,6 +68,12 @@ pub enum Command {
     Doctor,
     /// Benchmark: all fixtures in one nix process vs one fixture alone vs one process each.
     BenchEval(BenchEvalArgs),
+    /// Probe a running InvenTree: API ready, the worker completes a real task, queue figures.
+    #[command(
+        after_help = "Exit status: 0 healthy, 1 unhealthy (reasons printed), 2 unreachable \
+(no usable answer from /api/ before --ready-timeout) or the harness could not run."
+    )]
+    Probe(ProbeArgs),
 }
 
 #[derive(Debug, Args)]
@@ -106,4 +112,60 @@ pub struct BenchEvalArgs {
     /// Skip the one-process-per-fixture measurement (the slow one).
     #[arg(long)]
     pub skip_per_fixture: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ProbeArgs {
+    /// Server root URL (e.g. http://127.0.0.1:8000); default: INVENTREE_API_HOST.
+    #[arg(value_name = "URL", env = "INVENTREE_API_HOST")]
+    pub url: String,
+
+    /// API token (`inv-...`); wins over --user/--password.
+    #[arg(long, env = "INVENTREE_API_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+
+    /// User to obtain a token for (basic auth on /api/user/token/).
+    #[arg(long, env = "INVENTREE_API_USERNAME")]
+    pub user: Option<String>,
+
+    /// That user's password.
+    #[arg(
+        long,
+        env = "INVENTREE_API_PASSWORD",
+        hide_env_values = true,
+        conflicts_with = "password_file"
+    )]
+    pub password: Option<String>,
+
+    /// Read the password from this file (one trailing newline stripped).
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+
+    /// Require this InvenTree version (`1.3.5`; also matches `1.3.5 dev`).
+    #[arg(long, value_name = "VERSION")]
+    pub expect_version: Option<String>,
+
+    /// Seconds to wait for /api/ to answer.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
+    pub ready_timeout: f64,
+
+    /// Seconds the worker has to complete the probe's background task.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
+    pub task_timeout: f64,
+
+    /// Check readiness (and authentication) only; do not enqueue a task.
+    #[arg(long)]
+    pub skip_worker: bool,
+
+    /// Name of the assembly part the probe creates once and validates.
+    #[arg(long, default_value = crate::probe::worker::DEFAULT_PART_NAME)]
+    pub part_name: String,
+
+    /// Name of the API token the probe obtains (reused across runs).
+    #[arg(long, default_value = crate::probe::auth::DEFAULT_TOKEN_NAME)]
+    pub token_name: String,
+
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
 }

@@ -5,6 +5,7 @@ pub mod bench_eval;
 pub mod check;
 pub mod doctor;
 pub mod eval;
+pub mod probe;
 
 use std::process::ExitCode;
 
@@ -26,5 +27,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check(args) => check::run(&ctx, args).await,
         Command::Doctor => doctor::run(&ctx).await,
         Command::BenchEval(args) => bench_eval::run(&ctx, args).await,
+        Command::Probe(args) => probe::run(args).await,
     }
 }

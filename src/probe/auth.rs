@@ -124,12 +124,10 @@ pub async fn authenticate(
 
 fn refused_or_api(error: ApiError, credentials: &Credentials) -> AuthError {
     match (&error, error.status()) {
-        (ApiError::Status { message, .. }, Some(s)) if s == 401 || s == 403 => {
-            AuthError::Refused {
-                who: credentials.describe(),
-                message: message.clone(),
-            }
-        }
+        (ApiError::Status { message, .. }, Some(s)) if s == 401 || s == 403 => AuthError::Refused {
+            who: credentials.describe(),
+            message: message.clone(),
+        },
         _ => AuthError::Api(error),
     }
 }

@@ -74,7 +74,9 @@ mod tests {
         let delays: Vec<_> = (0..5).map(|_| backoff.next_delay().unwrap()).collect();
         assert_eq!(
             delays,
-            [100, 200, 400, 500, 500].map(Duration::from_millis).to_vec()
+            [100, 200, 400, 500, 500]
+                .map(Duration::from_millis)
+                .to_vec()
         );
     }
 

@@ -15,7 +15,7 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     /// No HTTP answer at all (connection refused, reset, timeout, DNS).
-    #[error("{method} {url}: no answer: {source}")]
+    #[error("{method} {url}: no answer: {}", error_chain(source))]
     Transport {
         method: Method,
         url: String,
@@ -192,6 +192,27 @@ impl ApiClient {
             source,
         })
     }
+}
+
+/// An error with its causes (`reqwest` puts the useful part — "connection refused" — in the
+/// source chain).
+fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            text = format!("{text}: {cause}");
+        }
+        source = cause_source(source);
+    }
+    text
+}
+
+fn cause_source<'a>(
+    error: Option<&'a (dyn std::error::Error + 'static)>,
+) -> Option<&'a (dyn std::error::Error + 'static)> {
+    error.and_then(|e| e.source())
 }
 
 /// The message of a DRF error body, or the start of whatever the server sent.

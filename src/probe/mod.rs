@@ -119,13 +119,27 @@ pub async fn run(options: &ProbeOptions) -> anyhow::Result<ProbeReport> {
                     let auth = AuthOutcome::Failed {
                         message: format!("authentication failed for {who}: {message}"),
                     };
-                    return Ok(finish(url, server, auth, unchecked("authentication failed"), None, elapsed()));
+                    return Ok(finish(
+                        url,
+                        server,
+                        auth,
+                        unchecked("authentication failed"),
+                        None,
+                        elapsed(),
+                    ));
                 }
                 Err(AuthError::Api(error)) => {
                     let auth = AuthOutcome::Failed {
                         message: format!("authentication: {error}"),
                     };
-                    return Ok(finish(url, server, auth, unchecked("authentication failed"), None, elapsed()));
+                    return Ok(finish(
+                        url,
+                        server,
+                        auth,
+                        unchecked("authentication failed"),
+                        None,
+                        elapsed(),
+                    ));
                 }
             }
         }

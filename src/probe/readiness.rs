@@ -90,7 +90,10 @@ pub enum Readiness {
     /// It answered, but not as the InvenTree we want.
     Mismatch(ServerMismatch),
     /// No usable answer before the deadline; carries the last error seen.
-    Unreachable { waited: Duration, last_error: String },
+    Unreachable {
+        waited: Duration,
+        last_error: String,
+    },
 }
 
 /// Polls `GET /api/` with exponential backoff (100 ms doubling to 2 s) until `budget` runs out.
@@ -163,8 +166,12 @@ mod tests {
 
     #[test]
     fn a_server_that_is_not_inventree_is_a_mismatch() {
-        let err = check_root(&root(Some("Paperless"), Some("2"), Some(1)), None, Duration::ZERO)
-            .unwrap_err();
+        let err = check_root(
+            &root(Some("Paperless"), Some("2"), Some(1)),
+            None,
+            Duration::ZERO,
+        )
+        .unwrap_err();
         assert_eq!(err, ServerMismatch::NotInvenTree("Paperless".into()));
     }
 

@@ -19,9 +19,13 @@ pub const EXIT_UNREACHABLE: i32 = 2;
 pub enum Verdict {
     Healthy,
     /// It answered, and something is wrong; every reason is listed.
-    Unhealthy { reasons: Vec<String> },
+    Unhealthy {
+        reasons: Vec<String>,
+    },
     /// No usable answer from `/api/` before the deadline.
-    Unreachable { reason: String },
+    Unreachable {
+        reason: String,
+    },
 }
 
 impl Verdict {
@@ -203,7 +207,13 @@ impl ProbeReport {
                 *round_trip_ms as f64 / 1000.0
             ),
             WorkerCheck::Skipped { reason } => format!("not checked: {reason}"),
-            other => worker_problem(other, None).unwrap_or_default(),
+            other => {
+                let problem = worker_problem(other, None).unwrap_or_default();
+                match problem.strip_prefix("worker: ") {
+                    Some(rest) => rest.to_string(),
+                    None => problem,
+                }
+            }
         };
         let _ = writeln!(out, "  worker   {worker}");
         match &self.queue {

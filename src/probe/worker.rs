@@ -30,10 +30,17 @@ pub enum TaskState {
     /// Empty `task_id`: the web process ran it itself because it saw no worker.
     RanInline,
     /// Queued or started, not finished.
-    Waiting { task_id: String },
+    Waiting {
+        task_id: String,
+    },
     /// Not in the queue and not in the results (yet).
-    Unknown { task_id: String },
-    Finished { task_id: String, success: bool },
+    Unknown {
+        task_id: String,
+    },
+    Finished {
+        task_id: String,
+        success: bool,
+    },
 }
 
 /// Decides what a `TaskDetail` says; the one place that interprets its flags.
@@ -193,9 +200,7 @@ async fn wait_for_task(
             },
             // An unknown task id answers 404 (with a TaskDetail body); keep waiting, it may be
             // between leaving the queue and having its result saved.
-            Err(error) if error.status().is_some_and(|s| s == 404) => {
-                last = (false, false, None)
-            }
+            Err(error) if error.status().is_some_and(|s| s == 404) => last = (false, false, None),
             // The server itself may be restarting; the deadline decides.
             Err(error) if error.is_transient() => last.2 = Some(error.to_string()),
             Err(error) => return api_failure("polling the background task", error),
@@ -235,7 +240,9 @@ fn finished(task_id: String, success: bool, part_pk: u64, round_trip: Duration) 
 fn api_failure(doing: &str, error: ApiError) -> WorkerCheck {
     match error.status() {
         Some(s) if s == 401 || s == 403 => WorkerCheck::Refused {
-            message: format!("{doing}: {error} (the probe user needs permission to add and change parts)"),
+            message: format!(
+                "{doing}: {error} (the probe user needs permission to add and change parts)"
+            ),
         },
         _ => WorkerCheck::Error {
             message: format!("{doing}: {error}"),
@@ -289,7 +296,13 @@ pub fn pick_probe_part(parts: Vec<Part>, name: &str) -> Option<u64> {
 mod tests {
     use super::*;
 
-    fn detail(task_id: &str, exists: bool, pending: bool, complete: bool, success: bool) -> TaskDetail {
+    fn detail(
+        task_id: &str,
+        exists: bool,
+        pending: bool,
+        complete: bool,
+        success: bool,
+    ) -> TaskDetail {
         TaskDetail {
             task_id: task_id.into(),
             exists,
@@ -302,7 +315,10 @@ mod tests {
 
     #[test]
     fn empty_task_id_means_it_ran_inline_even_when_complete_and_successful() {
-        assert_eq!(classify(&detail("", false, false, true, true)), TaskState::RanInline);
+        assert_eq!(
+            classify(&detail("", false, false, true, true)),
+            TaskState::RanInline
+        );
     }
 
     #[test]
