@@ -58,6 +58,13 @@ in
         });
       })
 
+      (lib.mkIf (!cache.createLocally) {
+        systemd.services = lib.genAttrs [ "inventree-setup" "inventree-server" "inventree-cluster" ] (_: {
+          wants = [ "network-online.target" ];
+          after = [ "network-online.target" ];
+        });
+      })
+
       (lib.mkIf generatePassword {
         # Creates the password once (hex: InvenTree puts it into an URL unescaped). Root-owned
         # 0600; systemd reads it for Redis (ExecStartPre as root) and for LoadCredential=.

@@ -76,6 +76,14 @@ in
         };
       })
 
+      # A remote server needs the network up, not just configured.
+      (lib.mkIf (db.type != "sqlite" && !db.createLocally && db.host != null) {
+        systemd.services = lib.genAttrs [ "inventree-setup" "inventree-server" "inventree-cluster" ] (_: {
+          wants = [ "network-online.target" ];
+          after = [ "network-online.target" ];
+        });
+      })
+
       (lib.mkIf local {
         systemd.services = lib.genAttrs [ "inventree-setup" "inventree-server" "inventree-cluster" ] (_: {
           requires = [ localServerUnit ];
