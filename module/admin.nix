@@ -15,7 +15,7 @@
 }:
 let
   cfg = config.services.inventree;
-  units = import ./lib/service-config.nix { inherit lib utils cfg; };
+  units = import ./lib/service-config.nix { inherit config lib pkgs utils; };
 
   propertyValue = v: if builtins.isBool v then lib.boolToString v else toString v;
 
@@ -31,7 +31,9 @@ let
     units.loadCredentials units.isServiceCredential
   );
 
-  environment = lib.mapAttrsToList (name: value: "--setenv=${name}=${value}") units.environment;
+  environment = lib.mapAttrsToList (name: value: "--setenv=${name}=${value}") (
+    units.environment // { PATH = lib.makeBinPath ([ pkgs.coreutils ] ++ units.path); }
+  );
 
   wrapper =
     sub:

@@ -10,7 +10,7 @@
 }:
 let
   cfg = config.services.inventree;
-  units = import ./lib/service-config.nix { inherit lib utils cfg; };
+  units = import ./lib/service-config.nix { inherit config lib pkgs utils; };
 
   # Default file name templates of InvenTree/backup.py: InvenTree-db-… and InvenTree-media-….
   prune = pkgs.writeShellScript "inventree-backup-prune" ''
@@ -33,6 +33,7 @@ in
       after = [ "inventree-setup.service" ];
       startAt = cfg.backup.startAt;
       environment = units.environment;
+      inherit (units) path;
       serviceConfig = lib.recursiveUpdate units.base {
         Type = "oneshot";
         ExecStart = units.exec [

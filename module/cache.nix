@@ -15,7 +15,7 @@
 }:
 let
   cfg = config.services.inventree;
-  units = import ./lib/service-config.nix { inherit lib utils cfg; };
+  units = import ./lib/service-config.nix { inherit config lib pkgs utils; };
   cache = cfg.cache;
   secretPath = import ./lib/secret-path.nix { inherit lib; };
 

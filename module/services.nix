@@ -4,12 +4,13 @@
 {
   config,
   lib,
+  pkgs,
   utils,
   ...
 }:
 let
   cfg = config.services.inventree;
-  units = import ./lib/service-config.nix { inherit lib utils cfg; };
+  units = import ./lib/service-config.nix { inherit config lib pkgs utils; };
 
   # Runtime directory of a unix socket bind under /run, e.g. "inventree".
   socketPath = lib.removePrefix "unix:" cfg.serverBind;
@@ -35,6 +36,7 @@ let
         "inventree-setup.service"
       ];
       environment = units.environment;
+      inherit (units) path;
       serviceConfig = lib.recursiveUpdate (
         units.base
         // {

@@ -6,12 +6,13 @@
 {
   config,
   lib,
+  pkgs,
   utils,
   ...
 }:
 let
   cfg = config.services.inventree;
-  units = import ./lib/service-config.nix { inherit lib utils cfg; };
+  units = import ./lib/service-config.nix { inherit config lib pkgs utils; };
   inherit (cfg.internal) settings;
   sqliteDir = builtins.dirOf cfg.database.name;
 in
@@ -27,6 +28,7 @@ in
       ];
       after = [ "network.target" ];
       environment = units.environment;
+      inherit (units) path;
       serviceConfig = lib.recursiveUpdate units.base {
         Type = "oneshot";
         RemainAfterExit = true;

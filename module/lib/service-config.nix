@@ -2,11 +2,13 @@
 # differences with lib.recursiveUpdate), and the systemd directory settings derived from the
 # configured paths. Template: nixpkgs' paperless and pretix modules.
 {
+  config,
   lib,
+  pkgs,
   utils,
-  cfg,
 }:
 let
+  cfg = config.services.inventree;
   settings = cfg.internal.settings;
   cacheDir = "/var/cache/inventree";
 
@@ -58,6 +60,19 @@ let
 in
 {
   inherit unmanaged cacheDir wrapperOf;
+
+  # On PATH of every unit and admin command: `python3` (InvenTree's invoke tasks run
+  # `python3 manage.py …` through a shell) and the database client that django-dbbackup runs for
+  # backups and restores (pg_dump/psql, mysqldump/mysql).
+  path = [
+    cfg.packages.python
+  ]
+  ++ lib.optional (cfg.database.type == "postgresql") (
+    if config.services.postgresql.enable then config.services.postgresql.package else pkgs.postgresql
+  )
+  ++ lib.optional (cfg.database.type == "mysql") (
+    if config.services.mysql.enable then config.services.mysql.package else pkgs.mariadb
+  );
 
   # ExecStart= of a runtime argv from internal.commands.
   exec = argv: utils.escapeSystemdExecArgs ([ (wrapperOf (lib.head argv)) ] ++ lib.tail argv);
