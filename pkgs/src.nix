@@ -18,10 +18,14 @@ stdenvNoCC.mkDerivation (finalAttrs: {
   src = upstream-source;
 
   patches = [
-    # invoke tasks that would write into the store say what to do instead
+    # invoke tasks that would write into the store say what to do instead;
+    # inventree-invoke is not flagged as the "wrong invoke environment"
     ./patches/tasks-read-only-store.patch
     # no git repository: read the commit from the VERSION file, do not warn
     ./patches/version-commit-from-packager.patch
+    # the configuration directory is the config file's, not the read-only
+    # source tree (else every start warns INVE-W10 and the UI shows it)
+    ./patches/config-dir-beside-config-file.patch
   ];
 
   nativeBuildInputs = [
@@ -42,9 +46,13 @@ stdenvNoCC.mkDerivation (finalAttrs: {
     cp -r ${frontend} "$web"
     chmod -R u+w "$web"
 
-    # Read by the patched InvenTree/version.py and by settings (dotenv).
+    # The packager's record, read by settings (dotenv) and by the patched
+    # version.py/tasks.py/config.py: the commit, and "NIX" as the installer.
     echo ${release.commit} > commit_hash.txt
-    echo INVENTREE_COMMIT_HASH=${release.commit} > VERSION
+    {
+      echo INVENTREE_COMMIT_HASH=${release.commit}
+      echo INVENTREE_PKG_INSTALLER=NIX
+    } > VERSION
     ${lib.optionalString (release.commitDate != null) ''
       echo ${release.commitDate} > commit_date.txt
       echo INVENTREE_COMMIT_DATE=${release.commitDate} >> VERSION
