@@ -3,12 +3,14 @@
 # dataDir, config, users, packages) are a contract: extend, never rename.
 {
   config,
+  options,
   lib,
   pkgs,
   ...
 }:
 let
   cfg = config.services.inventree;
+  opt = options.services.inventree;
   secretPath = import ./lib/secret-path.nix { inherit lib; };
   json = pkgs.formats.json { };
 
@@ -435,12 +437,20 @@ in
 
       hostName = lib.mkOption {
         type = lib.types.str;
+        # Only a siteUrl the admin set is looked at: siteUrl's own default is derived from
+        # hostName when nginx is enabled.
         default =
           let
             m = builtins.match "[a-zA-Z][a-zA-Z0-9+.-]*://([^/:]+|\\[[^]]*]).*" cfg.siteUrl;
           in
-          if m == null then "localhost" else builtins.head m;
-        defaultText = lib.literalMD "the host of {option}`services.inventree.siteUrl`";
+          if opt.siteUrl.highestPrio < (lib.mkOptionDefault { }).priority && m != null then
+            builtins.head m
+          else
+            config.networking.fqdnOrHostName;
+        defaultText = lib.literalMD ''
+          the host of {option}`services.inventree.siteUrl` when set, else
+          {option}`networking.fqdnOrHostName`
+        '';
         example = "inventree.example.org";
         description = ''
           Name of the nginx virtual host. TLS and the like are set on
