@@ -62,7 +62,7 @@ in
         TimeoutStartSec = cfg.serverStartTimeout;
       }
       // lib.optionalAttrs (socketRuntimeDir != null) {
-        RuntimeDirectory = socketRuntimeDir;
+        RuntimeDirectory = (units.base.RuntimeDirectory or [ ]) ++ [ socketRuntimeDir ];
         # nginx (group member) must reach the socket.
         RuntimeDirectoryMode = "0750";
       };

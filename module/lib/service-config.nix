@@ -18,6 +18,7 @@ let
     "/var/cache" = "CacheDirectory";
     "/var/log" = "LogsDirectory";
     "/etc" = "ConfigurationDirectory";
+    "/run" = "RuntimeDirectory";
   };
 
   # Writable paths InvenTree uses; a path below another one of the list is covered by it.
@@ -147,5 +148,7 @@ in
     SystemCallErrorNumber = "EPERM";
   }
   // lib.mapAttrs (_: dirs: dirs) directories
-  // lib.optionalAttrs (directories ? StateDirectory) { StateDirectoryMode = "0750"; };
+  // lib.optionalAttrs (directories ? StateDirectory) { StateDirectoryMode = "0750"; }
+  # Shared by several units: keep it when one of them stops.
+  // lib.optionalAttrs (directories ? RuntimeDirectory) { RuntimeDirectoryPreserve = true; };
 }
