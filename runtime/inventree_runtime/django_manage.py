@@ -1,0 +1,98 @@
+"""Running Django's manage.py as a subprocess.
+
+Setup talks to Django only through manage.py: each command starts with
+the argv InvenTree expects (its ready() hooks look at sys.argv to know
+whether it is migrating, collecting static files, ...), and this package
+stays importable without Django.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+
+from .environment import Source, child_env
+from .errors import RuntimeFailure
+
+# A migration of a large database can take long; anything beyond this is a hang.
+DEFAULT_TIMEOUT = 6 * 3600
+OUTPUT_TAIL = 4000
+
+
+def manage_argv(source: Source, args: Sequence[str]) -> list[str]:
+    return [sys.executable, str(source.manage_py), *args]
+
+
+def run_manage(
+    source: Source,
+    args: Sequence[str],
+    env: Mapping[str, str] | None = None,
+    *,
+    capture: bool = False,
+    check: bool = True,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> subprocess.CompletedProcess:
+    """Run `manage.py args` in the backend directory.
+
+    Output goes to our stdout/stderr (the journal) unless `capture`; a failure
+    names the command and, when captured, shows the end of its output.
+    """
+    argv = manage_argv(source, args)
+    shown = "manage.py " + " ".join(args)
+    try:
+        result = subprocess.run(
+            argv,
+            cwd=source.backend_dir,
+            env=child_env(env if env is not None else os.environ, sys.executable),
+            stdin=subprocess.DEVNULL,
+            capture_output=capture,
+            text=True,
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired:
+        raise RuntimeFailure(f"`{shown}` did not finish within {timeout:.0f} s") from None
+    except OSError as err:
+        raise RuntimeFailure(f"cannot run `{shown}`: {err.strerror}") from None
+    if check and result.returncode != 0:
+        detail = ""
+        if capture:
+            detail = ":\n" + ((result.stdout or "") + (result.stderr or ""))[-OUTPUT_TAIL:]
+        raise RuntimeFailure(f"`{shown}` failed with status {result.returncode}{detail}")
+    return result
+
+
+def migrations_pending(source: Source, env: Mapping[str, str] | None = None) -> bool:
+    """True when the database has unapplied migrations (`migrate --check` exits 1).
+
+    Django's check is read-only; it still fails loudly (status other than
+    0/1, or a traceback) when the database is unreachable.
+    """
+    result = run_manage(source, ["migrate", "--check", "--noinput", "-v", "0"], env, capture=True, check=False)
+    if result.returncode == 0:
+        return False
+    output = (result.stdout or "") + (result.stderr or "")
+    if result.returncode == 1 and "Traceback" not in output:
+        return True
+    raise RuntimeFailure(
+        f"`manage.py migrate --check` failed with status {result.returncode}:\n{output[-OUTPUT_TAIL:]}"
+    )
+
+
+# InvenTree's own migration sequence (tasks.py `migrate` and its post tasks),
+# without `makemigrations`: the source is read-only and a release ships its
+# migrations. `runmigrations` applies core and plugin migrations under
+# maintenance mode; `migrate --run-syncdb` then fails loudly if anything is left.
+MIGRATION_STEPS = (
+    ("runmigrations",),
+    ("migrate", "--run-syncdb", "--noinput"),
+    ("remove_stale_contenttypes", "--include-stale-apps", "--no-input"),
+    ("rebuild_models",),
+    ("rebuild_thumbnails",),
+)
+
+
+def migrate(source: Source, env: Mapping[str, str] | None = None) -> None:
+    for step in MIGRATION_STEPS:
+        run_manage(source, [*step, "-v", "1"], env)
