@@ -297,6 +297,23 @@ let
       message = "${opt}.nginx.hostName = \"${cfg.nginx.hostName}\" is not the host of ${opt}.siteUrl = \"${cfg.siteUrl}\": users will reach InvenTree at a URL it does not generate links for. Make them agree.";
     }
     {
+      warn = true;
+      failed =
+        cfg.nginx.enable
+        && siteScheme == "https"
+        && !(
+          let
+            vhost = config.services.nginx.virtualHosts.${cfg.nginx.hostName};
+          in
+          vhost.forceSSL || vhost.addSSL || vhost.onlySSL || vhost.enableACME || vhost.useACMEHost != null
+        );
+      message = "${opt}.siteUrl = \"${cfg.siteUrl}\" is https, but the nginx virtual host ${cfg.nginx.hostName} has no TLS: set services.nginx.virtualHosts.\"${cfg.nginx.hostName}\" = { enableACME = true; forceSSL = true; } (or a certificate), or terminate TLS in front of this host.";
+    }
+    {
+      failed = lib.any (a: lib.elem a [ "-b" "--bind" ] || lib.hasPrefix "--bind=" a) cfg.server.extraArgs;
+      message = "${opt}.server.extraArgs must not contain --bind: set ${opt}.serverBind (or bindIp/bindPort) instead.";
+    }
+    {
       failed = cfg.backup.enable && cfg.backup.keep < 1;
       message = "${opt}.backup.keep = ${toString cfg.backup.keep} must be at least 1: it is how many backups of each kind are kept.";
     }

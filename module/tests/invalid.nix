@@ -186,6 +186,13 @@ in
       hostName = "other.example.org";
     };
   };
+  nginx-https-without-tls = case "is https, but the nginx virtual host inventree.example.org has no TLS" {
+    siteUrl = site;
+    nginx.enable = true;
+  };
+  server-extra-args-bind = case "services.inventree.server.extraArgs must not contain --bind" {
+    server.extraArgs = [ "--bind=0.0.0.0:9000" ];
+  };
   backup-keep-zero = case "services.inventree.backup.keep = 0 must be at least 1" {
     backup = {
       enable = true;

@@ -69,4 +69,9 @@
     user = "inventree";
     group = "inventree";
   };
+  services.nginx.virtualHosts."parts.example.org" = {
+    forceSSL = true;
+    sslCertificate = "/var/lib/certs/parts.example.org/fullchain.pem";
+    sslCertificateKey = "/var/lib/certs/parts.example.org/key.pem";
+  };
 }

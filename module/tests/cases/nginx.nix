@@ -7,4 +7,9 @@
     nginx.enable = true;
     openFirewall = true;
   };
+  services.nginx.virtualHosts."inventree.example.org" = {
+    forceSSL = true;
+    sslCertificate = "/var/lib/certs/inventree.example.org/fullchain.pem";
+    sslCertificateKey = "/var/lib/certs/inventree.example.org/key.pem";
+  };
 }
