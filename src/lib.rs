@@ -13,3 +13,4 @@ pub mod nix;
 pub mod overrides;
 pub mod probe;
 pub mod tiers;
+pub mod vm;

@@ -47,21 +47,18 @@ pub fn check_sri(hash: &str) -> Result<(), HashError> {
 /// then fails with a mismatch whose "got:" line is the real hash.
 pub const FAKE_HASH: &str = "sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
 
-/// The (specified, got) pair of every fixed-output hash mismatch in a nix build log, in order.
-pub fn mismatches(stderr: &str) -> Vec<(String, String)> {
-    let mut found = Vec::new();
-    let mut specified: Option<String> = None;
-    for line in stderr.lines() {
-        let line = line.trim();
-        if let Some(rest) = line.strip_prefix("specified:") {
-            specified = Some(rest.trim().to_owned());
-        } else if let Some(rest) = line.strip_prefix("got:") {
-            if let Some(spec) = specified.take() {
-                found.push((spec, rest.trim().to_owned()));
-            }
-        }
+/// A fixed-output hash mismatch in a failed nix call's stderr: `(what, specified, got)`.
+/// Classification is the nix runner's (`nix::errors`); this only picks out the mismatch.
+pub fn mismatch(stderr: &str) -> Option<(String, String, String)> {
+    match crate::nix::errors::classify("", "", stderr) {
+        crate::nix::NixError::HashMismatch {
+            what,
+            specified,
+            got,
+            ..
+        } => Some((what, specified, got)),
+        _ => None,
     }
-    found
 }
 
 #[cfg(test)]
@@ -79,19 +76,16 @@ mod tests {
     #[test]
     fn reads_specified_and_got_from_a_recorded_mismatch() {
         let recorded = include_str!("../../tests/data/bump/hash-mismatch.stderr");
-        assert_eq!(
-            mismatches(recorded),
-            vec![(
-                FAKE_HASH.to_owned(),
-                "sha256-mOpuTyFvL7S2n/+bOkSELDhobKaF8/VdxIxdP7EQe+Q=".to_owned()
-            )]
-        );
+        let (what, specified, got) = mismatch(recorded).expect("a mismatch");
+        assert!(what.contains("bump-mismatch-demo.drv"), "{what}");
+        assert_eq!(specified, FAKE_HASH);
+        assert_eq!(got, "sha256-mOpuTyFvL7S2n/+bOkSELDhobKaF8/VdxIxdP7EQe+Q=");
     }
 
     #[test]
     fn finds_no_mismatch_in_an_offline_download_failure() {
         let recorded = include_str!("../../tests/data/bump/prefetch-offline.stderr");
-        assert!(mismatches(recorded).is_empty());
+        assert!(mismatch(recorded).is_none());
     }
 
     #[test]

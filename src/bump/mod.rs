@@ -10,3 +10,6 @@ pub mod lockdiff;
 pub mod pin;
 pub mod report;
 pub mod version;
+pub mod process;
+pub mod run;
+pub mod sources;

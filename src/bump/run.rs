@@ -1,0 +1,552 @@
+//! The bump itself: resolve the target release, prefetch what the pin needs, rewrite the pin,
+//! regenerate the Python lock, then run the eval, build and VM tiers on the result and write the
+//! report. A dry run does all of it in a copy of the checkout (`target/bump-runs/<time>/workspace`).
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{bail, Context as _, Result};
+
+use super::feed;
+use super::hashes::{self, FAKE_HASH};
+use super::lockdiff::{self, LockDiff};
+use super::pin::{Pin, PinFile, PIN_FILE};
+use super::process;
+use super::report::{tail, utc_timestamp, BumpReport, FieldChange, Outcome, Step};
+use super::sources;
+use super::version::{classify, Version};
+use crate::context::Context;
+use crate::nix::NixError;
+use crate::tiers::TierOutcome;
+use crate::vm;
+
+#[derive(Debug, Clone)]
+pub enum Target {
+    Version(Version),
+    /// The latest stable release of the feed: a recorded file, or GitHub's API.
+    Latest { feed: Option<PathBuf> },
+}
+
+#[derive(Debug, Clone)]
+pub struct BumpOptions {
+    pub target: Target,
+    pub dry_run: bool,
+    /// The release's backend requirements; default: from the prefetched source.
+    pub requirements: Option<PathBuf>,
+    /// Where reports (and a dry run's workspace) go; default `<flake>/target/bump-runs`.
+    pub runs_root: Option<PathBuf>,
+    /// Python that runs `scripts/lock-python-deps` (stdlib only).
+    pub python: String,
+    /// Run the eval, build and VM tiers after the rewrite (off: stop after the lock).
+    pub tiers: bool,
+}
+
+pub struct BumpOutcome {
+    pub report: BumpReport,
+    pub report_dir: PathBuf,
+}
+
+const NETWORK_TIMEOUT: Duration = Duration::from_secs(120);
+const PREFETCH_TIMEOUT: Duration = Duration::from_secs(900);
+const LOCK_TIMEOUT: Duration = Duration::from_secs(1800);
+const PLACEHOLDER_COMMIT: &str = "0000000000000000000000000000000000000000";
+
+struct Steps(Vec<Step>);
+
+impl Steps {
+    fn push(&mut self, name: &str, started: Instant, outcome: Outcome, summary: impl Into<String>, detail: impl Into<String>) {
+        let step = Step {
+            name: name.to_owned(),
+            outcome,
+            summary: summary.into(),
+            detail: detail.into(),
+            seconds: started.elapsed().as_secs_f64(),
+        };
+        eprintln!(
+            "bump: {:<10} {:<7} {}",
+            step.name,
+            match outcome {
+                Outcome::Passed => "passed",
+                Outcome::Failed => "FAILED",
+                Outcome::Skipped => "skipped",
+            },
+            step.summary
+        );
+        self.0.push(step);
+    }
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// The release feed's text: a recorded file, or GitHub's releases API.
+async fn read_feed(path: Option<&Path>) -> Result<String> {
+    if let Some(path) = path {
+        return std::fs::read_to_string(path)
+            .with_context(|| format!("reading the release feed {}", path.display()));
+    }
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .user_agent("nixos-inventree-harness")
+        .build()
+        .context("creating the HTTP client")?;
+    let mut request = client
+        .get(feed::RELEASES_URL)
+        .header("Accept", "application/vnd.github+json");
+    if let Ok(token) = std::env::var("GITHUB_TOKEN") {
+        request = request.bearer_auth(token);
+    }
+    let response = request
+        .send()
+        .await
+        .with_context(|| format!("fetching the release feed {}", feed::RELEASES_URL))?;
+    let status = response.status();
+    let body = response.text().await.context("reading the release feed")?;
+    if !status.is_success() {
+        bail!("the release feed answered HTTP {status}: {}", tail(&body, 5));
+    }
+    Ok(body)
+}
+
+/// Copy the files git tracks (what the flake sees) into `dest`.
+async fn copy_checkout(src: &Path, dest: &Path) -> Result<usize> {
+    let argv = ["git", "ls-files", "-z"].map(String::from);
+    let out = process::run(&argv, src, Duration::from_secs(60))
+        .await
+        .map_err(anyhow::Error::msg)?;
+    if !out.success {
+        bail!("`git ls-files` in {} failed: {}", src.display(), out.stderr.trim());
+    }
+    let mut copied = 0;
+    for file in out.stdout.split('\0').filter(|f| !f.is_empty()) {
+        let from = src.join(file);
+        if !from.is_file() {
+            continue; // deleted in the work tree
+        }
+        let to = dest.join(file);
+        if let Some(parent) = to.parent() {
+            std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+        }
+        std::fs::copy(&from, &to).with_context(|| format!("copying {} to {}", from.display(), to.display()))?;
+        copied += 1;
+    }
+    Ok(copied)
+}
+
+async fn prefetch(ctx: &Context, url: &str) -> Result<hashes::Prefetched, String> {
+    let output = crate::nix::NixCommand::new(["store", "prefetch-file"])
+        .args(["--json", "--hash-type", "sha256", "--unpack", url])
+        .timeout(PREFETCH_TIMEOUT.min(ctx.nix_timeout.max(NETWORK_TIMEOUT)))
+        .run()
+        .await
+        .map_err(|e| e.to_string())?;
+    hashes::parse_prefetch(&output.stdout).map_err(|e| e.to_string())
+}
+
+async fn tag_commit(tag: &str) -> Result<String, String> {
+    let argv = vec![
+        "git".to_owned(),
+        "ls-remote".to_owned(),
+        sources::REPOSITORY.to_owned(),
+        format!("refs/tags/{tag}"),
+        format!("refs/tags/{tag}^{{}}"),
+    ];
+    let out = process::run(&argv, Path::new("/"), NETWORK_TIMEOUT).await?;
+    if !out.success {
+        return Err(format!("`{}` failed: {}", argv.join(" "), tail(out.stderr.trim(), 3)));
+    }
+    sources::commit_from_ls_remote(&out.stdout, tag)
+        .ok_or_else(|| format!("{} has no tag {tag}", sources::REPOSITORY))
+}
+
+/// A value a step obtained, or kept from the pin for the same version, or a placeholder.
+enum Obtained {
+    New(String),
+    Kept(String),
+    Placeholder(String),
+}
+
+impl Obtained {
+    fn value(&self) -> &str {
+        match self {
+            Obtained::New(v) | Obtained::Kept(v) | Obtained::Placeholder(v) => v,
+        }
+    }
+}
+
+/// Record a network step: passed with the new value; when it failed, keep the pinned value if the
+/// version is unchanged (skipped), else a placeholder (failed).
+fn settle(
+    steps: &mut Steps,
+    name: &str,
+    started: Instant,
+    result: Result<String, String>,
+    pinned_same_version: Option<&str>,
+    placeholder: &str,
+) -> Obtained {
+    match (result, pinned_same_version) {
+        (Ok(value), _) => {
+            steps.push(name, started, Outcome::Passed, value.clone(), "");
+            Obtained::New(value)
+        }
+        (Err(e), Some(pinned)) => {
+            steps.push(
+                name,
+                started,
+                Outcome::Skipped,
+                format!("kept the pinned value for the same version ({})", first_line(&e)),
+                e,
+            );
+            Obtained::Kept(pinned.to_owned())
+        }
+        (Err(e), None) => {
+            steps.push(name, started, Outcome::Failed, first_line(&e), e);
+            Obtained::Placeholder(placeholder.to_owned())
+        }
+    }
+}
+
+fn first_line(text: &str) -> String {
+    text.lines()
+        .rev()
+        .find(|l| l.trim_start().starts_with("error:"))
+        .or_else(|| text.lines().next())
+        .unwrap_or("")
+        .trim()
+        .to_owned()
+}
+
+pub async fn run(ctx: &Context, opts: &BumpOptions) -> Result<BumpOutcome> {
+    let started_at = now();
+    let report_dir = opts
+        .runs_root
+        .clone()
+        .unwrap_or_else(|| ctx.flake_dir.join("target/bump-runs"))
+        .join(vm::run::run_dir_name(started_at));
+    std::fs::create_dir_all(&report_dir)
+        .with_context(|| format!("creating {}", report_dir.display()))?;
+    let mut steps = Steps(Vec::new());
+
+    // 1. The target release.
+    let t = Instant::now();
+    let target = match &opts.target {
+        Target::Version(v) => {
+            steps.push("resolve", t, Outcome::Passed, format!("{v} (given)"), "");
+            v.clone()
+        }
+        Target::Latest { feed: path } => {
+            let chosen = read_feed(path.as_deref())
+                .await
+                .and_then(|text| Ok(feed::latest_stable(&feed::parse(&text)?)?));
+            match chosen {
+                Ok(c) => {
+                    steps.push(
+                        "resolve",
+                        t,
+                        Outcome::Passed,
+                        format!(
+                            "{} is the latest stable release{}",
+                            c.version,
+                            c.published_at.map(|p| format!(" (published {p})")).unwrap_or_default()
+                        ),
+                        "",
+                    );
+                    c.version
+                }
+                Err(e) => bail!("cannot resolve the latest release: {e:#}"),
+            }
+        }
+    };
+    let tag = sources::tag_of(&target);
+
+    // 2. Where the bump happens.
+    let pin_file = PinFile::load(&ctx.flake_dir);
+    let from = match &pin_file {
+        Ok(p) => p.pin.version.clone(),
+        Err(_) => "unpinned".to_owned(),
+    };
+    let workspace = if opts.dry_run {
+        let ws = report_dir.join("workspace");
+        let t = Instant::now();
+        let n = copy_checkout(&ctx.flake_dir, &ws).await?;
+        steps.push("workspace", t, Outcome::Passed, format!("copied {n} tracked files to {}", ws.display()), "");
+        ws
+    } else {
+        ctx.flake_dir.clone()
+    };
+    let ws_ctx = Context {
+        flake_dir: workspace.clone(),
+        overrides: ctx.overrides.clone(),
+        nix_timeout: ctx.nix_timeout,
+    };
+    let same = pin_file
+        .as_ref()
+        .ok()
+        .filter(|p| p.pin.version == tag)
+        .map(|p| p.pin.clone());
+
+    // 3. What the pin needs: the tag's commit, the source and frontend hashes.
+    let t = Instant::now();
+    let commit = settle(&mut steps, "commit", t, tag_commit(&tag).await, same.as_ref().map(|p| p.commit.as_str()), PLACEHOLDER_COMMIT);
+    let t = Instant::now();
+    let source = prefetch(ctx, &sources::source_url(&tag)).await;
+    let source_path = source.as_ref().ok().map(|p| PathBuf::from(&p.store_path));
+    let src_hash = settle(&mut steps, "source", t, source.map(|p| p.hash), same.as_ref().map(|p| p.src_hash.as_str()), FAKE_HASH);
+    let t = Instant::now();
+    let frontend = prefetch(ctx, &sources::frontend_url(&tag)).await.map(|p| p.hash);
+    let frontend_hash = settle(&mut steps, "frontend", t, frontend, same.as_ref().map(|p| p.frontend_hash.as_str()), FAKE_HASH);
+
+    // 4. The pin.
+    let t = Instant::now();
+    let mut pin_changes = Vec::new();
+    match &pin_file {
+        Err(e) => steps.push("pin", t, Outcome::Failed, format!("{PIN_FILE} not found"), format!("{e:#}")),
+        Ok(original) => {
+            let new = Pin {
+                version: tag.clone(),
+                commit: commit.value().to_owned(),
+                src_hash: src_hash.value().to_owned(),
+                frontend_hash: frontend_hash.value().to_owned(),
+            };
+            let placeholders: Vec<&str> = [("commit", &commit), ("srcHash", &src_hash), ("frontendHash", &frontend_hash)]
+                .iter()
+                .filter(|(_, o)| matches!(o, Obtained::Placeholder(_)))
+                .map(|(f, _)| *f)
+                .collect();
+            pin_changes = original
+                .pin
+                .changes(&new)
+                .into_iter()
+                .map(|(field, old, new)| FieldChange { field: field.into(), old: old.into(), new: new.into() })
+                .collect();
+            if !placeholders.is_empty() && !opts.dry_run {
+                steps.push("pin", t, Outcome::Failed, format!("not written: unknown {}", placeholders.join(", ")), "");
+                pin_changes.clear();
+            } else {
+                let mut file = PinFile::load(&workspace)?;
+                match file.update(&new) {
+                    Ok(fields) if placeholders.is_empty() => steps.push("pin", t, Outcome::Passed, if fields.is_empty() { "unchanged".to_owned() } else { format!("rewrote {}", fields.join(", ")) }, ""),
+                    Ok(_) => steps.push("pin", t, Outcome::Failed, format!("written with placeholders for {} (dry run, so the later steps can run)", placeholders.join(", ")), ""),
+                    Err(e) => steps.push("pin", t, Outcome::Failed, format!("{e:#}"), ""),
+                }
+            }
+        }
+    }
+
+    // 5. The Python lock.
+    let t = Instant::now();
+    let requirements = opts.requirements.clone().or_else(|| {
+        source_path
+            .as_ref()
+            .map(|p| p.join(sources::REQUIREMENTS_PATH))
+            .filter(|p| p.is_file())
+    });
+    let lock = match requirements {
+        None => {
+            steps.push("lock", t, Outcome::Failed, "no requirements file: the source could not be prefetched; pass --requirements FILE", "");
+            None
+        }
+        Some(req) => {
+            let before = std::fs::read_to_string(ctx.flake_dir.join("uv.lock")).unwrap_or_default();
+            let argv = vec![
+                opts.python.clone(),
+                workspace.join("scripts/lock-python-deps").display().to_string(),
+                req.display().to_string(),
+                "--version".to_owned(),
+                tag.clone(),
+                "--output-dir".to_owned(),
+                workspace.display().to_string(),
+            ];
+            match process::run(&argv, &workspace, LOCK_TIMEOUT).await {
+                Ok(out) if out.success => {
+                    let after = std::fs::read_to_string(workspace.join("uv.lock")).unwrap_or_default();
+                    match lockdiff::diff(&before, &after) {
+                        Ok(diff) => {
+                            steps.push("lock", t, Outcome::Passed, lock_summary(&diff, &req), out.stdout.clone());
+                            std::fs::write(report_dir.join("lock.log"), format!("{}{}", out.stdout, out.stderr))
+                                .with_context(|| format!("writing {}", report_dir.display()))?;
+                            Some(diff)
+                        }
+                        Err(e) => {
+                            steps.push("lock", t, Outcome::Failed, format!("{e:#}"), "");
+                            None
+                        }
+                    }
+                }
+                Ok(out) => {
+                    steps.push("lock", t, Outcome::Failed, format!("`{}` failed ({})", argv.join(" "), out.status), tail(&format!("{}{}", out.stdout, out.stderr), 30));
+                    None
+                }
+                Err(e) => {
+                    steps.push("lock", t, Outcome::Failed, e, "");
+                    None
+                }
+            }
+        }
+    };
+
+    // 6. The tiers, on the rewritten tree.
+    if opts.tiers {
+        run_tiers(&ws_ctx, &mut steps, &mut pin_changes).await;
+    }
+
+    let report = BumpReport {
+        from: from.clone(),
+        to: tag.clone(),
+        change: match from.parse::<Version>() {
+            Ok(f) => classify(&f, &target),
+            Err(_) => super::version::Change::Major,
+        },
+        dry_run: opts.dry_run,
+        started_at: utc_timestamp(started_at),
+        workspace: workspace.display().to_string(),
+        pin: pin_changes,
+        lock,
+        steps: steps.0,
+    };
+    std::fs::write(report_dir.join("report.md"), report.to_markdown())
+        .with_context(|| format!("writing the report to {}", report_dir.display()))?;
+    std::fs::write(report_dir.join("report.json"), report.to_json())
+        .with_context(|| format!("writing the report to {}", report_dir.display()))?;
+    Ok(BumpOutcome { report, report_dir })
+}
+
+fn lock_summary(diff: &LockDiff, requirements: &Path) -> String {
+    let what = if diff.is_empty() {
+        format!("uv.lock unchanged ({} packages)", diff.after)
+    } else {
+        format!(
+            "{} → {} packages ({} added, {} removed, {} changed)",
+            diff.before,
+            diff.after,
+            diff.added.len(),
+            diff.removed.len(),
+            diff.changed.len()
+        )
+    };
+    format!("{what}, from {}", requirements.display())
+}
+
+fn outcome_step(steps: &mut Steps, name: &str, t: Instant, outcome: TierOutcome) {
+    match outcome {
+        TierOutcome::Passed { summary } => steps.push(name, t, Outcome::Passed, summary, ""),
+        TierOutcome::Skipped { reason } => steps.push(name, t, Outcome::Skipped, reason, ""),
+        TierOutcome::Failed { details } => {
+            steps.push(name, t, Outcome::Failed, first_line(&details), tail(&details, 40))
+        }
+    }
+}
+
+async fn run_tiers(ws: &Context, steps: &mut Steps, pin_changes: &mut Vec<FieldChange>) {
+    // eval: every package, check and VM test driver instantiates.
+    let t = Instant::now();
+    let eval = match crate::eval::eval_prerequisites(ws).await {
+        Err(skip) => TierOutcome::Skipped { reason: skip.reason },
+        Ok(_) => instantiate_all(ws).await,
+    };
+    let eval_ok = matches!(eval, TierOutcome::Passed { .. });
+    outcome_step(steps, "eval", t, eval);
+
+    // build: the source first, so a fixed-output mismatch can correct the pin, then everything.
+    let t = Instant::now();
+    let build = match vm::prerequisites::build_prerequisites(ws).await {
+        Err(skip) => TierOutcome::Skipped { reason: skip.reason },
+        Ok(_) if !eval_ok => TierOutcome::Skipped { reason: "the eval step did not pass".into() },
+        Ok(_) => {
+            if let Err(e) = build_source_correcting_pin(ws, pin_changes).await {
+                TierOutcome::Failed { details: e }
+            } else {
+                vm::build::build_all(ws).await
+            }
+        }
+    };
+    let build_ok = matches!(build, TierOutcome::Passed { .. });
+    outcome_step(steps, "build", t, build);
+
+    // vm: every scenario.
+    let t = Instant::now();
+    let vm_outcome = match vm::prerequisites::vm_prerequisites(ws).await {
+        Err(skip) => TierOutcome::Skipped { reason: skip.reason },
+        Ok(_) if !build_ok => TierOutcome::Skipped { reason: "the build step did not pass".into() },
+        Ok(_) => {
+            let opts = vm::run::VmOptions { names: Vec::new(), timeout: vm::run::DEFAULT_TIMEOUT, runs_root: None };
+            match vm::run::run(ws, &opts).await {
+                Ok(r) if r.all_passed() => TierOutcome::Passed { summary: format!("{} scenarios passed", r.scenarios.len()) },
+                Ok(r) => TierOutcome::Failed { details: r.to_text() },
+                Err(e) => TierOutcome::Failed { details: format!("{e:#}") },
+            }
+        }
+    };
+    outcome_step(steps, "vm", t, vm_outcome);
+}
+
+/// Instantiate every package and every check (run derivation and driver).
+async fn instantiate_all(ws: &Context) -> TierOutcome {
+    let Some(system) = vm::scenarios::current_system() else {
+        return TierOutcome::Skipped { reason: "no Nix system for this host".into() };
+    };
+    let mut counts = Vec::new();
+    for (output, apply) in [
+        ("packages", "builtins.mapAttrs (_: p: p.drvPath)"),
+        ("checks", "builtins.mapAttrs (_: c: [ c.drvPath c.driver.drvPath ])"),
+    ] {
+        let result = ws
+            .nix_flake_command(["eval"])
+            .args(["--json".to_owned(), ws.installable(&format!("{output}.{system}")), "--apply".to_owned(), apply.to_owned()])
+            .run()
+            .await;
+        match result {
+            Ok(out) => match serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&out.stdout) {
+                Ok(v) => counts.push(format!("{} {output}", v.len())),
+                Err(e) => return TierOutcome::Failed { details: format!("unexpected `nix eval` output for {output}: {e}") },
+            },
+            Err(e) => return TierOutcome::Failed { details: format!("{output}: {e}") },
+        }
+    }
+    TierOutcome::Passed { summary: format!("{} instantiate (checks: run + driver)", counts.join(" and ")) }
+}
+
+/// Build `packages.<system>.src`; on a fixed-output mismatch whose specified hash is a pin field,
+/// write the "got:" hash into the pin and build once more.
+async fn build_source_correcting_pin(ws: &Context, pin_changes: &mut Vec<FieldChange>) -> Result<(), String> {
+    let Some(system) = vm::scenarios::current_system() else {
+        return Err("no Nix system for this host".into());
+    };
+    for attempt in 0..3 {
+        let result = ws
+            .nix_flake_command(["build"])
+            .args(["--no-link".to_owned(), "--print-build-logs".to_owned(), ws.installable(&format!("packages.{system}.src"))])
+            .timeout(vm::build::PACKAGE_TIMEOUT)
+            .stream_stderr("[build src] ")
+            .run()
+            .await;
+        match result {
+            Ok(_) => return Ok(()),
+            Err(NixError::HashMismatch { specified, got, what, .. }) if attempt < 2 => {
+                let mut file = PinFile::load(&ws.flake_dir).map_err(|e| format!("{e:#}"))?;
+                let mut new = file.pin.clone();
+                let field = if new.src_hash == specified {
+                    new.src_hash = got.clone();
+                    "srcHash"
+                } else if new.frontend_hash == specified {
+                    new.frontend_hash = got.clone();
+                    "frontendHash"
+                } else {
+                    return Err(format!("hash mismatch in {what} for a hash the pin does not hold: specified {specified}, got {got}"));
+                };
+                file.update(&new).map_err(|e| format!("{e:#}"))?;
+                eprintln!("bump: {field} corrected from the build's mismatch: {got}");
+                match pin_changes.iter_mut().find(|c| c.field == field) {
+                    Some(change) => change.new = got,
+                    None => pin_changes.push(FieldChange { field: field.into(), old: specified, new: got }),
+                }
+            }
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+    Err("the source hash kept changing".into())
+}
