@@ -74,6 +74,91 @@ pub enum Command {
 (no usable answer from /api/ before --ready-timeout) or the harness could not run."
     )]
     Probe(ProbeArgs),
+    /// Build and run the NixOS VM tests (all, or the named scenarios), each under a timeout, with
+    /// logs and a per-scenario report in target/vm-runs/<time>/.
+    #[command(
+        after_help = "Exit status: 0 every scenario passed, 1 a scenario failed or timed \
+out, 2 the VM tier is unavailable here (the reason is printed) or the harness could not run."
+    )]
+    Vm(VmArgs),
+    /// Move the pinned InvenTree release to VERSION (or the latest), regenerate the Python lock,
+    /// run the eval, build and VM tiers, and write a report (Markdown + JSON).
+    #[command(
+        after_help = "Exit status: 0 passed (or incomplete: some tiers could not run \
+here, nothing failed), 1 a step failed (see the report's \"What broke\"), 2 the harness could not run."
+    )]
+    Bump(BumpArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct VmArgs {
+    /// Scenarios (file names of vm-tests/ without .nix); default: all.
+    #[arg(value_name = "NAME")]
+    pub names: Vec<String>,
+
+    /// List the scenarios and exit.
+    #[arg(long, conflicts_with = "interactive")]
+    pub list: bool,
+
+    /// Build the scenario's interactive driver and start it (exactly one NAME).
+    #[arg(long)]
+    pub interactive: bool,
+
+    /// Seconds each scenario may take before its whole process group is killed.
+    #[arg(long, value_name = "SECONDS", default_value_t = 1800)]
+    pub timeout: u64,
+
+    /// Where run directories go (default: <flake>/target/vm-runs).
+    #[arg(long, value_name = "DIR")]
+    pub runs_dir: Option<PathBuf>,
+
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BumpArgs {
+    /// The release to move to, e.g. 1.3.6.
+    #[arg(
+        value_name = "VERSION",
+        required_unless_present = "latest",
+        conflicts_with = "latest"
+    )]
+    pub version: Option<String>,
+
+    /// Move to the latest stable release of the release feed (GitHub's releases API).
+    #[arg(long)]
+    pub latest: bool,
+
+    /// Read the release feed from this file (a saved API answer) instead of GitHub.
+    #[arg(long, value_name = "FILE", requires = "latest")]
+    pub feed: Option<PathBuf>,
+
+    /// Work in a copy of the checkout (target/bump-runs/<time>/workspace); the checkout is untouched.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// The release's backend requirements.txt (default: from the prefetched source).
+    #[arg(long, value_name = "FILE")]
+    pub requirements: Option<PathBuf>,
+
+    /// Stop after the lock: do not run the eval, build and VM tiers.
+    #[arg(long)]
+    pub no_tiers: bool,
+
+    /// Python that runs scripts/lock-python-deps.
+    #[arg(long = "lock-python", value_name = "PATH", default_value = "python3")]
+    pub lock_python: String,
+
+    /// The Python interpreter uv resolves for (passed to lock-python-deps as --interpreter);
+    /// default: uv finds one for the locked Python version.
+    #[arg(long, value_name = "PATH")]
+    pub interpreter: Option<PathBuf>,
+
+    /// Where reports go (default: <flake>/target/bump-runs).
+    #[arg(long, value_name = "DIR")]
+    pub runs_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -6,7 +6,8 @@ use serde::Deserialize;
 use super::version::Version;
 
 /// The feed `bump --latest` reads.
-pub const RELEASES_URL: &str = "https://api.github.com/repos/inventree/InvenTree/releases?per_page=50";
+pub const RELEASES_URL: &str =
+    "https://api.github.com/repos/inventree/InvenTree/releases?per_page=50";
 
 /// One entry of `GET /repos/{owner}/{repo}/releases` (only the fields used).
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
@@ -131,7 +132,10 @@ mod tests {
 
     #[test]
     fn says_what_it_skipped_when_nothing_is_stable() {
-        let feed = [release("1.4.0", false, true), release("latest", false, false)];
+        let feed = [
+            release("1.4.0", false, true),
+            release("latest", false, false),
+        ];
         assert_eq!(
             latest_stable(&feed),
             Err(FeedError::NoStableRelease {

@@ -69,7 +69,10 @@ mod tests {
     fn reads_the_hash_of_a_recorded_prefetch() {
         let recorded = include_str!("../../tests/data/bump/prefetch-unpack.json");
         let p = parse_prefetch(recorded).unwrap();
-        assert_eq!(p.hash, "sha256-ZCHMY5EG1GzSOMU8zFpQjL+smzNA9VE66tBPcm8Q/1s=");
+        assert_eq!(
+            p.hash,
+            "sha256-ZCHMY5EG1GzSOMU8zFpQjL+smzNA9VE66tBPcm8Q/1s="
+        );
         assert!(p.store_path.ends_with("-demo-1.3.5.tar.gz"));
     }
 

@@ -134,6 +134,9 @@ version = "6.9.0"
     #[test]
     fn says_which_lock_is_broken() {
         let err = diff(BEFORE, "[[package]\n").unwrap_err();
-        assert!(format!("{err:#}").contains("regenerated uv.lock"), "{err:#}");
+        assert!(
+            format!("{err:#}").contains("regenerated uv.lock"),
+            "{err:#}"
+        );
     }
 }

@@ -85,16 +85,23 @@ mod tests {
     #[tokio::test]
     async fn captures_output_and_status() {
         let argv = ["sh", "-c", "echo out; echo err >&2; exit 3"].map(String::from);
-        let out = run(&argv, Path::new("."), Duration::from_secs(10)).await.unwrap();
+        let out = run(&argv, Path::new("."), Duration::from_secs(10))
+            .await
+            .unwrap();
         assert!(!out.success);
-        assert_eq!((out.stdout.as_str(), out.stderr.as_str()), ("out\n", "err\n"));
+        assert_eq!(
+            (out.stdout.as_str(), out.stderr.as_str()),
+            ("out\n", "err\n")
+        );
     }
 
     #[tokio::test]
     async fn kills_the_group_at_the_timeout() {
         let argv = ["sh", "-c", "sleep 30 & sleep 30"].map(String::from);
         let started = std::time::Instant::now();
-        let err = run(&argv, Path::new("."), Duration::from_millis(300)).await.unwrap_err();
+        let err = run(&argv, Path::new("."), Duration::from_millis(300))
+            .await
+            .unwrap_err();
         assert!(err.contains("timed out"), "{err}");
         assert!(started.elapsed() < Duration::from_secs(5));
     }

@@ -251,19 +251,29 @@ mod tests {
 
     #[test]
     fn any_failure_fails_the_bump() {
-        let r = report(vec![step("a", Outcome::Passed), step("b", Outcome::Failed), step("c", Outcome::Skipped)]);
+        let r = report(vec![
+            step("a", Outcome::Passed),
+            step("b", Outcome::Failed),
+            step("c", Outcome::Skipped),
+        ]);
         assert_eq!(r.verdict(), Verdict::Failed);
     }
 
     #[test]
     fn skipped_tiers_make_it_incomplete_not_passed() {
-        let r = report(vec![step("a", Outcome::Passed), step("vm", Outcome::Skipped)]);
+        let r = report(vec![
+            step("a", Outcome::Passed),
+            step("vm", Outcome::Skipped),
+        ]);
         assert_eq!(r.verdict(), Verdict::Incomplete);
     }
 
     #[test]
     fn all_passed_is_passed() {
-        assert_eq!(report(vec![step("a", Outcome::Passed)]).verdict(), Verdict::Passed);
+        assert_eq!(
+            report(vec![step("a", Outcome::Passed)]).verdict(),
+            Verdict::Passed
+        );
     }
 
     #[test]

@@ -10,7 +10,7 @@ use anyhow::{bail, Context as _, Result};
 use super::feed;
 use super::hashes::{self, FAKE_HASH};
 use super::lockdiff::{self, LockDiff};
-use super::pin::{Pin, PinFile, PIN_FILE};
+use super::pin::{Change, Pin, PinFile, PIN_FILE};
 use super::process;
 use super::report::{tail, utc_timestamp, BumpReport, FieldChange, Outcome, Step};
 use super::sources;
@@ -24,7 +24,9 @@ use crate::vm;
 pub enum Target {
     Version(Version),
     /// The latest stable release of the feed: a recorded file, or GitHub's API.
-    Latest { feed: Option<PathBuf> },
+    Latest {
+        feed: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -37,6 +39,8 @@ pub struct BumpOptions {
     pub runs_root: Option<PathBuf>,
     /// Python that runs `scripts/lock-python-deps` (stdlib only).
     pub python: String,
+    /// The Python 3.13 uv locks for (`--interpreter` of the lock script); default: uv finds one.
+    pub interpreter: Option<PathBuf>,
     /// Run the eval, build and VM tiers after the rewrite (off: stop after the lock).
     pub tiers: bool,
 }
@@ -54,7 +58,14 @@ const PLACEHOLDER_COMMIT: &str = "0000000000000000000000000000000000000000";
 struct Steps(Vec<Step>);
 
 impl Steps {
-    fn push(&mut self, name: &str, started: Instant, outcome: Outcome, summary: impl Into<String>, detail: impl Into<String>) {
+    fn push(
+        &mut self,
+        name: &str,
+        started: Instant,
+        outcome: Outcome,
+        summary: impl Into<String>,
+        detail: impl Into<String>,
+    ) {
         let step = Step {
             name: name.to_owned(),
             outcome,
@@ -107,7 +118,10 @@ async fn read_feed(path: Option<&Path>) -> Result<String> {
     let status = response.status();
     let body = response.text().await.context("reading the release feed")?;
     if !status.is_success() {
-        bail!("the release feed answered HTTP {status}: {}", tail(&body, 5));
+        bail!(
+            "the release feed answered HTTP {status}: {}",
+            tail(&body, 5)
+        );
     }
     Ok(body)
 }
@@ -119,7 +133,11 @@ async fn copy_checkout(src: &Path, dest: &Path) -> Result<usize> {
         .await
         .map_err(anyhow::Error::msg)?;
     if !out.success {
-        bail!("`git ls-files` in {} failed: {}", src.display(), out.stderr.trim());
+        bail!(
+            "`git ls-files` in {} failed: {}",
+            src.display(),
+            out.stderr.trim()
+        );
     }
     let mut copied = 0;
     for file in out.stdout.split('\0').filter(|f| !f.is_empty()) {
@@ -129,9 +147,11 @@ async fn copy_checkout(src: &Path, dest: &Path) -> Result<usize> {
         }
         let to = dest.join(file);
         if let Some(parent) = to.parent() {
-            std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating {}", parent.display()))?;
         }
-        std::fs::copy(&from, &to).with_context(|| format!("copying {} to {}", from.display(), to.display()))?;
+        std::fs::copy(&from, &to)
+            .with_context(|| format!("copying {} to {}", from.display(), to.display()))?;
         copied += 1;
     }
     Ok(copied)
@@ -157,10 +177,64 @@ async fn tag_commit(tag: &str) -> Result<String, String> {
     ];
     let out = process::run(&argv, Path::new("/"), NETWORK_TIMEOUT).await?;
     if !out.success {
-        return Err(format!("`{}` failed: {}", argv.join(" "), tail(out.stderr.trim(), 3)));
+        return Err(format!(
+            "`{}` failed: {}",
+            argv.join(" "),
+            tail(out.stderr.trim(), 3)
+        ));
     }
     sources::commit_from_ls_remote(&out.stdout, tag)
         .ok_or_else(|| format!("{} has no tag {tag}", sources::REPOSITORY))
+}
+
+/// `YYYY-MM-DD` of a commit: a shallow, tree-less fetch of the tag into a scratch repository.
+async fn commit_date(tag: &str, commit: &str) -> Result<String, String> {
+    let scratch = tempfile::tempdir().map_err(|e| format!("creating a scratch repository: {e}"))?;
+    let dir = scratch.path();
+    let git = |args: &[&str]| -> Vec<String> {
+        std::iter::once("git")
+            .chain(args.iter().copied())
+            .map(str::to_owned)
+            .collect()
+    };
+    let tag_ref = format!("refs/tags/{tag}");
+    for argv in [
+        git(&["init", "-q", "--bare", "."]),
+        git(&[
+            "fetch",
+            "-q",
+            "--depth=1",
+            "--filter=tree:0",
+            sources::REPOSITORY,
+            &tag_ref,
+        ]),
+    ] {
+        let out = process::run(&argv, dir, NETWORK_TIMEOUT).await?;
+        if !out.success {
+            return Err(format!(
+                "`{}` failed: {}",
+                argv.join(" "),
+                tail(out.stderr.trim(), 3)
+            ));
+        }
+    }
+    let argv = git(&[
+        "show",
+        "-s",
+        "--format=%cs",
+        &format!("{commit}^{{commit}}"),
+    ]);
+    let out = process::run(&argv, dir, NETWORK_TIMEOUT).await?;
+    let date = out.stdout.trim().to_owned();
+    if out.success && date.len() == 10 {
+        Ok(date)
+    } else {
+        Err(format!(
+            "`{}` failed: {}",
+            argv.join(" "),
+            tail(out.stderr.trim(), 3)
+        ))
+    }
 }
 
 /// A value a step obtained, or kept from the pin for the same version, or a placeholder.
@@ -198,7 +272,10 @@ fn settle(
                 name,
                 started,
                 Outcome::Skipped,
-                format!("kept the pinned value for the same version ({})", first_line(&e)),
+                format!(
+                    "kept the pinned value for the same version ({})",
+                    first_line(&e)
+                ),
                 e,
             );
             Obtained::Kept(pinned.to_owned())
@@ -251,7 +328,9 @@ pub async fn run(ctx: &Context, opts: &BumpOptions) -> Result<BumpOutcome> {
                         format!(
                             "{} is the latest stable release{}",
                             c.version,
-                            c.published_at.map(|p| format!(" (published {p})")).unwrap_or_default()
+                            c.published_at
+                                .map(|p| format!(" (published {p})"))
+                                .unwrap_or_default()
                         ),
                         "",
                     );
@@ -273,7 +352,32 @@ pub async fn run(ctx: &Context, opts: &BumpOptions) -> Result<BumpOutcome> {
         let ws = report_dir.join("workspace");
         let t = Instant::now();
         let n = copy_checkout(&ctx.flake_dir, &ws).await?;
-        steps.push("workspace", t, Outcome::Passed, format!("copied {n} tracked files to {}", ws.display()), "");
+        // Its own git repository (files added, nothing committed): nix then reads the copy as a
+        // flake of its own instead of as untracked files of the enclosing checkout.
+        for argv in [
+            ["git", "init", "-q"].as_slice(),
+            ["git", "add", "-A"].as_slice(),
+        ] {
+            let argv: Vec<String> = argv.iter().map(|a| (*a).to_owned()).collect();
+            let out = process::run(&argv, &ws, Duration::from_secs(60))
+                .await
+                .map_err(anyhow::Error::msg)?;
+            if !out.success {
+                bail!(
+                    "`{}` in {} failed: {}",
+                    argv.join(" "),
+                    ws.display(),
+                    out.stderr.trim()
+                );
+            }
+        }
+        steps.push(
+            "workspace",
+            t,
+            Outcome::Passed,
+            format!("copied {n} tracked files to {}", ws.display()),
+            "",
+        );
         ws
     } else {
         ctx.flake_dir.clone()
@@ -291,40 +395,118 @@ pub async fn run(ctx: &Context, opts: &BumpOptions) -> Result<BumpOutcome> {
 
     // 3. What the pin needs: the tag's commit, the source and frontend hashes.
     let t = Instant::now();
-    let commit = settle(&mut steps, "commit", t, tag_commit(&tag).await, same.as_ref().map(|p| p.commit.as_str()), PLACEHOLDER_COMMIT);
+    let commit = settle(
+        &mut steps,
+        "commit",
+        t,
+        tag_commit(&tag).await,
+        same.as_ref().map(|p| p.commit.as_str()),
+        PLACEHOLDER_COMMIT,
+    );
+    // The date only labels the build (commit_date.txt); unknown is allowed (null).
+    let commit_date = match (&commit, &same) {
+        (Obtained::Kept(_), Some(pinned)) => pinned.commit_date.clone(),
+        (Obtained::New(sha), _) => {
+            let t = Instant::now();
+            match commit_date(&tag, sha).await {
+                Ok(date) => {
+                    steps.push("date", t, Outcome::Passed, date.clone(), "");
+                    Some(date)
+                }
+                Err(e) => {
+                    steps.push(
+                        "date",
+                        t,
+                        Outcome::Skipped,
+                        format!("commit date unknown, pinned as null ({})", first_line(&e)),
+                        e,
+                    );
+                    None
+                }
+            }
+        }
+        _ => None,
+    };
     let t = Instant::now();
     let source = prefetch(ctx, &sources::source_url(&tag)).await;
     let source_path = source.as_ref().ok().map(|p| PathBuf::from(&p.store_path));
-    let src_hash = settle(&mut steps, "source", t, source.map(|p| p.hash), same.as_ref().map(|p| p.src_hash.as_str()), FAKE_HASH);
+    let src_hash = settle(
+        &mut steps,
+        "source",
+        t,
+        source.map(|p| p.hash),
+        same.as_ref().map(|p| p.src_hash.as_str()),
+        FAKE_HASH,
+    );
     let t = Instant::now();
-    let frontend = prefetch(ctx, &sources::frontend_url(&tag)).await.map(|p| p.hash);
-    let frontend_hash = settle(&mut steps, "frontend", t, frontend, same.as_ref().map(|p| p.frontend_hash.as_str()), FAKE_HASH);
+    let frontend = prefetch(ctx, &sources::frontend_url(&tag))
+        .await
+        .map(|p| p.hash);
+    let frontend_hash = settle(
+        &mut steps,
+        "frontend",
+        t,
+        frontend,
+        same.as_ref().map(|p| p.frontend_hash.as_str()),
+        FAKE_HASH,
+    );
 
     // 4. The pin.
     let t = Instant::now();
     let mut pin_changes = Vec::new();
     match &pin_file {
-        Err(e) => steps.push("pin", t, Outcome::Failed, format!("{PIN_FILE} not found"), format!("{e:#}")),
+        Err(e) => steps.push(
+            "pin",
+            t,
+            Outcome::Failed,
+            format!("{PIN_FILE} not found"),
+            format!("{e:#}"),
+        ),
         Ok(original) => {
             let new = Pin {
                 version: tag.clone(),
                 commit: commit.value().to_owned(),
+                commit_date,
                 src_hash: src_hash.value().to_owned(),
                 frontend_hash: frontend_hash.value().to_owned(),
+                // No prefetch exists for fetchYarnDeps: a new release gets the placeholder, and
+                // the build of frontend-from-source reports the real hash (corrected below).
+                yarn_deps_hash: match &same {
+                    Some(pinned) => pinned.yarn_deps_hash.clone(),
+                    None => original
+                        .pin
+                        .yarn_deps_hash
+                        .as_ref()
+                        .map(|_| FAKE_HASH.to_owned()),
+                },
             };
-            let placeholders: Vec<&str> = [("commit", &commit), ("srcHash", &src_hash), ("frontendHash", &frontend_hash)]
-                .iter()
-                .filter(|(_, o)| matches!(o, Obtained::Placeholder(_)))
-                .map(|(f, _)| *f)
-                .collect();
+            let placeholders: Vec<&str> = [
+                ("commit", &commit),
+                ("srcHash", &src_hash),
+                ("frontendHash", &frontend_hash),
+            ]
+            .iter()
+            .filter(|(_, o)| matches!(o, Obtained::Placeholder(_)))
+            .map(|(f, _)| *f)
+            .collect();
             pin_changes = original
                 .pin
                 .changes(&new)
                 .into_iter()
-                .map(|(field, old, new)| FieldChange { field: field.into(), old: old.into(), new: new.into() })
+                .map(|c| FieldChange {
+                    field: c.field.into(),
+                    old: Change::show(&c.old),
+                    new: Change::show(&c.new),
+                })
                 .collect();
             if !placeholders.is_empty() && !opts.dry_run {
-                steps.push("pin", t, Outcome::Failed, format!("not written: unknown {}", placeholders.join(", ")), "");
+                steps.push(
+                    "pin",
+                    t,
+                    Outcome::Failed,
+                    format!("not written: unknown {}", placeholders.join(", ")),
+                    "",
+                );
                 pin_changes.clear();
             } else {
                 let mut file = PinFile::load(&workspace)?;
@@ -352,23 +534,42 @@ pub async fn run(ctx: &Context, opts: &BumpOptions) -> Result<BumpOutcome> {
         }
         Some(req) => {
             let before = std::fs::read_to_string(ctx.flake_dir.join("uv.lock")).unwrap_or_default();
-            let argv = vec![
+            let mut argv = vec![
                 opts.python.clone(),
-                workspace.join("scripts/lock-python-deps").display().to_string(),
+                workspace
+                    .join("scripts/lock-python-deps")
+                    .display()
+                    .to_string(),
                 req.display().to_string(),
                 "--version".to_owned(),
                 tag.clone(),
                 "--output-dir".to_owned(),
                 workspace.display().to_string(),
             ];
+            if let Some(interpreter) = &opts.interpreter {
+                argv.extend([
+                    "--interpreter".to_owned(),
+                    interpreter.display().to_string(),
+                ]);
+            }
             match process::run(&argv, &workspace, LOCK_TIMEOUT).await {
                 Ok(out) if out.success => {
-                    let after = std::fs::read_to_string(workspace.join("uv.lock")).unwrap_or_default();
+                    let after =
+                        std::fs::read_to_string(workspace.join("uv.lock")).unwrap_or_default();
                     match lockdiff::diff(&before, &after) {
                         Ok(diff) => {
-                            steps.push("lock", t, Outcome::Passed, lock_summary(&diff, &req), out.stdout.clone());
-                            std::fs::write(report_dir.join("lock.log"), format!("{}{}", out.stdout, out.stderr))
-                                .with_context(|| format!("writing {}", report_dir.display()))?;
+                            steps.push(
+                                "lock",
+                                t,
+                                Outcome::Passed,
+                                lock_summary(&diff, &req),
+                                out.stdout.clone(),
+                            );
+                            std::fs::write(
+                                report_dir.join("lock.log"),
+                                format!("{}{}", out.stdout, out.stderr),
+                            )
+                            .with_context(|| format!("writing {}", report_dir.display()))?;
                             Some(diff)
                         }
                         Err(e) => {
@@ -378,7 +579,13 @@ pub async fn run(ctx: &Context, opts: &BumpOptions) -> Result<BumpOutcome> {
                     }
                 }
                 Ok(out) => {
-                    steps.push("lock", t, Outcome::Failed, format!("`{}` failed ({})", argv.join(" "), out.status), tail(&format!("{}{}", out.stdout, out.stderr), 30));
+                    steps.push(
+                        "lock",
+                        t,
+                        Outcome::Failed,
+                        format!("`{}` failed ({})", argv.join(" "), out.status),
+                        tail(&format!("{}{}", out.stdout, out.stderr), 30),
+                    );
                     None
                 }
                 Err(e) => {
@@ -435,9 +642,13 @@ fn outcome_step(steps: &mut Steps, name: &str, t: Instant, outcome: TierOutcome)
     match outcome {
         TierOutcome::Passed { summary } => steps.push(name, t, Outcome::Passed, summary, ""),
         TierOutcome::Skipped { reason } => steps.push(name, t, Outcome::Skipped, reason, ""),
-        TierOutcome::Failed { details } => {
-            steps.push(name, t, Outcome::Failed, first_line(&details), tail(&details, 40))
-        }
+        TierOutcome::Failed { details } => steps.push(
+            name,
+            t,
+            Outcome::Failed,
+            first_line(&details),
+            tail(&details, 40),
+        ),
     }
 }
 
@@ -445,24 +656,24 @@ async fn run_tiers(ws: &Context, steps: &mut Steps, pin_changes: &mut Vec<FieldC
     // eval: every package, check and VM test driver instantiates.
     let t = Instant::now();
     let eval = match crate::eval::eval_prerequisites(ws).await {
-        Err(skip) => TierOutcome::Skipped { reason: skip.reason },
+        Err(skip) => TierOutcome::Skipped {
+            reason: skip.reason,
+        },
         Ok(_) => instantiate_all(ws).await,
     };
     let eval_ok = matches!(eval, TierOutcome::Passed { .. });
     outcome_step(steps, "eval", t, eval);
 
-    // build: the source first, so a fixed-output mismatch can correct the pin, then everything.
+    // build: every package; a fixed-output mismatch on a pinned hash corrects the pin.
     let t = Instant::now();
     let build = match vm::prerequisites::build_prerequisites(ws).await {
-        Err(skip) => TierOutcome::Skipped { reason: skip.reason },
-        Ok(_) if !eval_ok => TierOutcome::Skipped { reason: "the eval step did not pass".into() },
-        Ok(_) => {
-            if let Err(e) = build_source_correcting_pin(ws, pin_changes).await {
-                TierOutcome::Failed { details: e }
-            } else {
-                vm::build::build_all(ws).await
-            }
-        }
+        Err(skip) => TierOutcome::Skipped {
+            reason: skip.reason,
+        },
+        Ok(_) if !eval_ok => TierOutcome::Skipped {
+            reason: "the eval step did not pass".into(),
+        },
+        Ok(_) => build_correcting_pin(ws, pin_changes).await,
     };
     let build_ok = matches!(build, TierOutcome::Passed { .. });
     outcome_step(steps, "build", t, build);
@@ -470,14 +681,28 @@ async fn run_tiers(ws: &Context, steps: &mut Steps, pin_changes: &mut Vec<FieldC
     // vm: every scenario.
     let t = Instant::now();
     let vm_outcome = match vm::prerequisites::vm_prerequisites(ws).await {
-        Err(skip) => TierOutcome::Skipped { reason: skip.reason },
-        Ok(_) if !build_ok => TierOutcome::Skipped { reason: "the build step did not pass".into() },
+        Err(skip) => TierOutcome::Skipped {
+            reason: skip.reason,
+        },
+        Ok(_) if !build_ok => TierOutcome::Skipped {
+            reason: "the build step did not pass".into(),
+        },
         Ok(_) => {
-            let opts = vm::run::VmOptions { names: Vec::new(), timeout: vm::run::DEFAULT_TIMEOUT, runs_root: None };
+            let opts = vm::run::VmOptions {
+                names: Vec::new(),
+                timeout: vm::run::DEFAULT_TIMEOUT,
+                runs_root: None,
+            };
             match vm::run::run(ws, &opts).await {
-                Ok(r) if r.all_passed() => TierOutcome::Passed { summary: format!("{} scenarios passed", r.scenarios.len()) },
-                Ok(r) => TierOutcome::Failed { details: r.to_text() },
-                Err(e) => TierOutcome::Failed { details: format!("{e:#}") },
+                Ok(r) if r.all_passed() => TierOutcome::Passed {
+                    summary: format!("{} scenarios passed", r.scenarios.len()),
+                },
+                Ok(r) => TierOutcome::Failed {
+                    details: r.to_text(),
+                },
+                Err(e) => TierOutcome::Failed {
+                    details: format!("{e:#}"),
+                },
             }
         }
     };
@@ -487,66 +712,221 @@ async fn run_tiers(ws: &Context, steps: &mut Steps, pin_changes: &mut Vec<FieldC
 /// Instantiate every package and every check (run derivation and driver).
 async fn instantiate_all(ws: &Context) -> TierOutcome {
     let Some(system) = vm::scenarios::current_system() else {
-        return TierOutcome::Skipped { reason: "no Nix system for this host".into() };
+        return TierOutcome::Skipped {
+            reason: "no Nix system for this host".into(),
+        };
     };
     let mut counts = Vec::new();
     for (output, apply) in [
         ("packages", "builtins.mapAttrs (_: p: p.drvPath)"),
-        ("checks", "builtins.mapAttrs (_: c: [ c.drvPath c.driver.drvPath ])"),
+        (
+            "checks",
+            "builtins.mapAttrs (_: c: [ c.drvPath c.driver.drvPath ])",
+        ),
     ] {
         let result = ws
             .nix_flake_command(["eval"])
-            .args(["--json".to_owned(), ws.installable(&format!("{output}.{system}")), "--apply".to_owned(), apply.to_owned()])
+            .args([
+                "--json".to_owned(),
+                ws.installable(&format!("{output}.{system}")),
+                "--apply".to_owned(),
+                apply.to_owned(),
+            ])
             .run()
             .await;
         match result {
-            Ok(out) => match serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&out.stdout) {
+            Ok(out) => match serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(
+                &out.stdout,
+            ) {
                 Ok(v) => counts.push(format!("{} {output}", v.len())),
-                Err(e) => return TierOutcome::Failed { details: format!("unexpected `nix eval` output for {output}: {e}") },
+                Err(e) => {
+                    return TierOutcome::Failed {
+                        details: format!("unexpected `nix eval` output for {output}: {e}"),
+                    }
+                }
             },
-            Err(e) => return TierOutcome::Failed { details: format!("{output}: {e}") },
-        }
-    }
-    TierOutcome::Passed { summary: format!("{} instantiate (checks: run + driver)", counts.join(" and ")) }
-}
-
-/// Build `packages.<system>.src`; on a fixed-output mismatch whose specified hash is a pin field,
-/// write the "got:" hash into the pin and build once more.
-async fn build_source_correcting_pin(ws: &Context, pin_changes: &mut Vec<FieldChange>) -> Result<(), String> {
-    let Some(system) = vm::scenarios::current_system() else {
-        return Err("no Nix system for this host".into());
-    };
-    for attempt in 0..3 {
-        let result = ws
-            .nix_flake_command(["build"])
-            .args(["--no-link".to_owned(), "--print-build-logs".to_owned(), ws.installable(&format!("packages.{system}.src"))])
-            .timeout(vm::build::PACKAGE_TIMEOUT)
-            .stream_stderr("[build src] ")
-            .run()
-            .await;
-        match result {
-            Ok(_) => return Ok(()),
-            Err(NixError::HashMismatch { specified, got, what, .. }) if attempt < 2 => {
-                let mut file = PinFile::load(&ws.flake_dir).map_err(|e| format!("{e:#}"))?;
-                let mut new = file.pin.clone();
-                let field = if new.src_hash == specified {
-                    new.src_hash = got.clone();
-                    "srcHash"
-                } else if new.frontend_hash == specified {
-                    new.frontend_hash = got.clone();
-                    "frontendHash"
-                } else {
-                    return Err(format!("hash mismatch in {what} for a hash the pin does not hold: specified {specified}, got {got}"));
-                };
-                file.update(&new).map_err(|e| format!("{e:#}"))?;
-                eprintln!("bump: {field} corrected from the build's mismatch: {got}");
-                match pin_changes.iter_mut().find(|c| c.field == field) {
-                    Some(change) => change.new = got,
-                    None => pin_changes.push(FieldChange { field: field.into(), old: specified, new: got }),
+            Err(e) => {
+                return TierOutcome::Failed {
+                    details: format!("{output}: {e}"),
                 }
             }
-            Err(e) => return Err(e.to_string()),
         }
     }
-    Err("the source hash kept changing".into())
+    TierOutcome::Passed {
+        summary: format!(
+            "{} instantiate (checks: run + driver)",
+            counts.join(" and ")
+        ),
+    }
+}
+
+/// The pin key holding `hash`, if exactly one of its hashes is it.
+fn pinned_hash_field(pin: &Pin, hash: &str) -> Option<&'static str> {
+    let fields = [
+        ("srcHash", Some(&pin.src_hash)),
+        ("frontendHash", Some(&pin.frontend_hash)),
+        ("yarnDepsHash", pin.yarn_deps_hash.as_ref()),
+    ];
+    let matching: Vec<&'static str> = fields
+        .iter()
+        .filter(|(_, v)| v.is_some_and(|v| v == hash))
+        .map(|(f, _)| *f)
+        .collect();
+    match matching.as_slice() {
+        [one] => Some(one),
+        _ => None,
+    }
+}
+
+/// Replace the pinned hash `specified` by `got` (the "got:" of a mismatch) in the pin file.
+fn correct_pin(
+    ws: &Context,
+    specified: &str,
+    got: &str,
+    pin_changes: &mut Vec<FieldChange>,
+) -> Result<&'static str, String> {
+    let mut file = PinFile::load(&ws.flake_dir).map_err(|e| format!("{e:#}"))?;
+    let Some(field) = pinned_hash_field(&file.pin, specified) else {
+        return Err(format!(
+            "a mismatch for {specified}, which is not exactly one of the pinned hashes"
+        ));
+    };
+    let mut new = file.pin.clone();
+    match field {
+        "srcHash" => new.src_hash = got.to_owned(),
+        "frontendHash" => new.frontend_hash = got.to_owned(),
+        _ => new.yarn_deps_hash = Some(got.to_owned()),
+    }
+    file.update(&new).map_err(|e| format!("{e:#}"))?;
+    match pin_changes.iter_mut().find(|c| c.field == field) {
+        Some(change) => change.new = got.to_owned(),
+        None => pin_changes.push(FieldChange {
+            field: field.into(),
+            old: specified.to_owned(),
+            new: got.to_owned(),
+        }),
+    }
+    Ok(field)
+}
+
+/// Build every package of `packages.<system>`, one nix call each; on a fixed-output hash mismatch
+/// of a pinned hash, write the "got:" hash into the pin and build that package again.
+async fn build_correcting_pin(ws: &Context, pin_changes: &mut Vec<FieldChange>) -> TierOutcome {
+    let Some(system) = vm::scenarios::current_system() else {
+        return TierOutcome::Skipped {
+            reason: "no Nix system for this host".into(),
+        };
+    };
+    let names = match ws
+        .nix_flake_command(["eval"])
+        .args([
+            "--json".to_owned(),
+            ws.installable(&format!("packages.{system}")),
+            "--apply".to_owned(),
+            "builtins.attrNames".to_owned(),
+        ])
+        .run()
+        .await
+        .map_err(|e| e.to_string())
+        .and_then(|o| serde_json::from_str::<Vec<String>>(&o.stdout).map_err(|e| e.to_string()))
+    {
+        Ok(names) => names,
+        Err(e) => {
+            return TierOutcome::Failed {
+                details: format!("listing packages: {e}"),
+            }
+        }
+    };
+    let mut failed = Vec::new();
+    let mut corrected = Vec::new();
+    for name in &names {
+        for attempt in 0..3 {
+            let result = ws
+                .nix_flake_command(["build"])
+                .args([
+                    "--no-link".to_owned(),
+                    "--print-build-logs".to_owned(),
+                    ws.installable(&format!("packages.{system}.{name}")),
+                ])
+                .timeout(vm::build::PACKAGE_TIMEOUT)
+                .stream_stderr(format!("[build {name}] "))
+                .run()
+                .await;
+            match result {
+                Ok(_) => break,
+                Err(NixError::HashMismatch { specified, got, .. }) if attempt < 2 => {
+                    match correct_pin(ws, &specified, &got, pin_changes) {
+                        Ok(field) => {
+                            eprintln!("bump: {field} corrected from the build of {name}: {got}");
+                            corrected.push(field);
+                        }
+                        Err(e) => {
+                            failed.push(format!("{name}: {e}"));
+                            break;
+                        }
+                    }
+                }
+                Err(e) => {
+                    failed.push(format!("{name}: {e}"));
+                    break;
+                }
+            }
+        }
+    }
+    if failed.is_empty() {
+        TierOutcome::Passed {
+            summary: format!(
+                "{} packages built{}",
+                names.len(),
+                if corrected.is_empty() {
+                    String::new()
+                } else {
+                    format!("; pin corrected from mismatches: {}", corrected.join(", "))
+                }
+            ),
+        }
+    } else {
+        TierOutcome::Failed {
+            details: failed.join("\n"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bump::pin::Pin;
+
+    fn pin() -> Pin {
+        Pin::parse(include_str!("../../tests/data/bump/version-1.3.5.json")).unwrap()
+    }
+
+    #[test]
+    fn a_mismatch_names_the_pin_key_holding_the_specified_hash() {
+        let p = pin();
+        assert_eq!(pinned_hash_field(&p, &p.src_hash), Some("srcHash"));
+        assert_eq!(
+            pinned_hash_field(&p, &p.frontend_hash),
+            Some("frontendHash")
+        );
+        assert_eq!(pinned_hash_field(&p, FAKE_HASH), None);
+    }
+
+    #[test]
+    fn two_placeholders_are_ambiguous() {
+        let mut p = pin();
+        p.src_hash = FAKE_HASH.into();
+        p.frontend_hash = FAKE_HASH.into();
+        assert_eq!(pinned_hash_field(&p, FAKE_HASH), None);
+    }
+
+    #[test]
+    fn the_error_line_of_a_nix_failure_is_its_summary() {
+        let stderr = include_str!("../../tests/data/bump/prefetch-offline.stderr");
+        assert!(
+            first_line(stderr).starts_with("error: unable to download"),
+            "{}",
+            first_line(stderr)
+        );
+    }
 }

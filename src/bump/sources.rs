@@ -84,7 +84,8 @@ mod tests {
 
     #[test]
     fn other_tags_and_noise_are_ignored() {
-        let out = "warning: redirecting\nd8cac9bb61351cfd987593b4026357f8819b23f3\trefs/tags/1.3.50\n";
+        let out =
+            "warning: redirecting\nd8cac9bb61351cfd987593b4026357f8819b23f3\trefs/tags/1.3.50\n";
         assert_eq!(commit_from_ls_remote(out, "1.3.5"), None);
     }
 }

@@ -11,7 +11,11 @@ use crate::{
 
 /// Every tier `check` knows, cheapest first. Tier modules register here with one line.
 pub fn registry() -> Vec<TierRunner> {
-    vec![crate::eval::tier_runner()]
+    vec![
+        crate::eval::tier_runner(),
+        crate::vm::build_tier_runner(),
+        crate::vm::tier_runner(),
+    ]
 }
 
 /// Run `runners` in order (prerequisites first, then the tier) and collect their reports.

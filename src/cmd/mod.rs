@@ -2,10 +2,12 @@
 //! match arm in [`run`].
 
 pub mod bench_eval;
+pub mod bump;
 pub mod check;
 pub mod doctor;
 pub mod eval;
 pub mod probe;
+pub mod vm;
 
 use std::process::ExitCode;
 
@@ -28,5 +30,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Doctor => doctor::run(&ctx).await,
         Command::BenchEval(args) => bench_eval::run(&ctx, args).await,
         Command::Probe(args) => probe::run(args).await,
+        Command::Vm(args) => vm::run(&ctx, args).await,
+        Command::Bump(args) => bump::run(&ctx, args).await,
     }
 }

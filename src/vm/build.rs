@@ -19,7 +19,10 @@ pub async fn build_all(ctx: &Context) -> TierOutcome {
     };
     let names = match ctx
         .nix_flake_command(["eval"])
-        .args(["--json".to_owned(), ctx.installable(&format!("packages.{system}"))])
+        .args([
+            "--json".to_owned(),
+            ctx.installable(&format!("packages.{system}")),
+        ])
         .args(["--apply", "builtins.attrNames"])
         .run()
         .await

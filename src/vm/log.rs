@@ -105,7 +105,10 @@ mod tests {
 
     #[test]
     fn strips_colour_codes() {
-        assert_eq!(strip_ansi("\u{1b}[1m\u{1b}[32msubtest: x\u{1b}[0m"), "subtest: x");
+        assert_eq!(
+            strip_ansi("\u{1b}[1m\u{1b}[32msubtest: x\u{1b}[0m"),
+            "subtest: x"
+        );
     }
 
     #[test]
@@ -133,7 +136,8 @@ mod tests {
 
     #[test]
     fn a_subtest_cut_off_by_a_timeout_is_unfinished() {
-        let log = "vm-test-run-inventree-x> subtest: boots\nvm-test-run-inventree-x> machine: waiting\n";
+        let log =
+            "vm-test-run-inventree-x> subtest: boots\nvm-test-run-inventree-x> machine: waiting\n";
         assert_eq!(subtests(log)[0].status, SubtestStatus::Unfinished);
     }
 }

@@ -64,7 +64,11 @@ pub fn substituter_address(url: &str) -> Option<(String, u16)> {
 
 /// Whether a TCP connection to `host:port` opens within a few seconds (the answer or the error).
 pub async fn reachable(host: &str, port: u16) -> Result<(), String> {
-    match tokio::time::timeout(CONNECT_TIMEOUT, tokio::net::TcpStream::connect((host, port))).await
+    match tokio::time::timeout(
+        CONNECT_TIMEOUT,
+        tokio::net::TcpStream::connect((host, port)),
+    )
+    .await
     {
         Ok(Ok(_)) => Ok(()),
         Ok(Err(e)) => Err(e.to_string()),
@@ -136,7 +140,8 @@ async fn nix_settings(ctx: &Context) -> Result<NixSettings, String> {
         .run()
         .await
         .map_err(|e| e.to_string())?;
-    parse_settings(&output.stdout).map_err(|e| format!("unexpected `nix config show --json` output: {e}"))
+    parse_settings(&output.stdout)
+        .map_err(|e| format!("unexpected `nix config show --json` output: {e}"))
 }
 
 /// The build tier: nix, and a store that can build what the flake pins.
@@ -185,7 +190,10 @@ pub async fn vm_prerequisites(ctx: &Context) -> Prerequisite<String> {
             missing.join(", ")
         )));
     }
-    Ok(format!("{build}; /dev/kvm usable; system features {}", VM_FEATURES.join(", ")))
+    Ok(format!(
+        "{build}; /dev/kvm usable; system features {}",
+        VM_FEATURES.join(", ")
+    ))
 }
 
 #[cfg(test)]
@@ -230,21 +238,36 @@ mod tests {
             "{}",
             skip.reason
         );
-        assert!(skip.reason.contains("substituters: none configured"), "{}", skip.reason);
+        assert!(
+            skip.reason.contains("substituters: none configured"),
+            "{}",
+            skip.reason
+        );
     }
 
     #[test]
     fn an_unreachable_substituter_counts_as_none() {
-        let subs = [("https://cache.nixos.org/".to_owned(), Err("timed out".to_owned()))];
+        let subs = [(
+            "https://cache.nixos.org/".to_owned(),
+            Err("timed out".to_owned()),
+        )];
         let skip = decide_build(&subs, &Err("down".into())).unwrap_err();
-        assert!(skip.reason.contains("https://cache.nixos.org/: timed out"), "{}", skip.reason);
+        assert!(
+            skip.reason.contains("https://cache.nixos.org/: timed out"),
+            "{}",
+            skip.reason
+        );
     }
 
     #[test]
     fn cache_without_source_host_cannot_fetch_sources() {
         let subs = [("https://cache.nixos.org/".to_owned(), Ok(()))];
         let skip = decide_build(&subs, &Err("refused".into())).unwrap_err();
-        assert!(skip.reason.contains("pinned sources cannot be fetched"), "{}", skip.reason);
+        assert!(
+            skip.reason.contains("pinned sources cannot be fetched"),
+            "{}",
+            skip.reason
+        );
     }
 
     #[test]

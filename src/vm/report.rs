@@ -65,7 +65,11 @@ impl VmRunReport {
             .max()
             .unwrap_or(8)
             .max(8);
-        let _ = writeln!(out, "{:<width$}  {:<9} {:>8}  subtests", "scenario", "result", "time");
+        let _ = writeln!(
+            out,
+            "{:<width$}  {:<9} {:>8}  subtests",
+            "scenario", "result", "time"
+        );
         for s in &self.scenarios {
             let passed = s
                 .subtests
@@ -94,7 +98,11 @@ impl VmRunReport {
                 _ => s.failure.as_deref(),
             };
             let _ = writeln!(out, "\n{}: {}", s.name, why.unwrap_or("(no message)"));
-            for t in s.subtests.iter().filter(|t| t.status != SubtestStatus::Passed) {
+            for t in s
+                .subtests
+                .iter()
+                .filter(|t| t.status != SubtestStatus::Passed)
+            {
                 let _ = writeln!(
                     out,
                     "  subtest {:?} {}{}",
@@ -109,7 +117,9 @@ impl VmRunReport {
                         .unwrap_or_default()
                 );
             }
-            let _ = writeln!(out, "  log: {}", s.log.display());
+            if !matches!(s.status, ScenarioStatus::NotRun(_)) {
+                let _ = writeln!(out, "  log: {}", s.log.display());
+            }
         }
         out
     }
@@ -153,30 +163,49 @@ mod tests {
         let ok = result("a", ScenarioStatus::Passed, vec![]);
         assert!(report(vec![ok.clone()]).all_passed());
         assert!(!report(vec![]).all_passed());
-        assert!(!report(vec![ok, result("b", ScenarioStatus::NotRun("x".into()), vec![])]).all_passed());
+        assert!(!report(vec![
+            ok,
+            result("b", ScenarioStatus::NotRun("x".into()), vec![])
+        ])
+        .all_passed());
     }
 
     #[test]
     fn text_names_failed_subtests_and_the_log() {
         let text = report(vec![
-            result("defaults", ScenarioStatus::Passed, vec![subtest("one", SubtestStatus::Passed)]),
+            result(
+                "defaults",
+                ScenarioStatus::Passed,
+                vec![subtest("one", SubtestStatus::Passed)],
+            ),
             result(
                 "mysql",
                 ScenarioStatus::Failed,
-                vec![subtest("one", SubtestStatus::Passed), subtest("two", SubtestStatus::Failed)],
+                vec![
+                    subtest("one", SubtestStatus::Passed),
+                    subtest("two", SubtestStatus::Failed),
+                ],
             ),
         ])
         .to_text();
         assert!(text.contains("mysql     FAILED       12.0s  1/2"), "{text}");
         assert!(text.contains("subtest \"two\" failed: assertion"), "{text}");
-        assert!(text.contains("log: target/vm-runs/T/mysql/build.log"), "{text}");
+        assert!(
+            text.contains("log: target/vm-runs/T/mysql/build.log"),
+            "{text}"
+        );
         assert!(!text.contains("defaults: boom"), "{text}");
     }
 
     #[test]
     fn json_has_status_and_reason_per_scenario() {
         let json: serde_json::Value = serde_json::from_str(
-            &report(vec![result("a", ScenarioStatus::NotRun("no kvm".into()), vec![])]).to_json(),
+            &report(vec![result(
+                "a",
+                ScenarioStatus::NotRun("no kvm".into()),
+                vec![],
+            )])
+            .to_json(),
         )
         .unwrap();
         assert_eq!(json["scenarios"][0]["status"], "not-run");

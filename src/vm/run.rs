@@ -106,9 +106,11 @@ pub async fn run(ctx: &Context, opts: &VmOptions) -> Result<VmRunReport> {
 
 fn write_report(report: &VmRunReport) -> Result<()> {
     let json = report.run_dir.join("report.json");
-    std::fs::write(&json, report.to_json()).with_context(|| format!("writing {}", json.display()))?;
+    std::fs::write(&json, report.to_json())
+        .with_context(|| format!("writing {}", json.display()))?;
     let text = report.run_dir.join("report.txt");
-    std::fs::write(&text, report.to_text()).with_context(|| format!("writing {}", text.display()))?;
+    std::fs::write(&text, report.to_text())
+        .with_context(|| format!("writing {}", text.display()))?;
     Ok(())
 }
 
@@ -144,7 +146,11 @@ async fn run_one(
     let failure = failure.map(|f| {
         subtests
             .iter()
-            .find_map(|t| t.error.as_ref().map(|e| format!("subtest {:?}: {e}", t.name)))
+            .find_map(|t| {
+                t.error
+                    .as_ref()
+                    .map(|e| format!("subtest {:?}: {e}", t.name))
+            })
             .unwrap_or(f)
     });
     Ok(ScenarioResult {
@@ -183,10 +189,17 @@ pub async fn interactive(ctx: &Context, name: &str, timeout: Duration) -> Result
         .join(&name);
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let link = dir.join("driver");
-    build_command(ctx, system, &name, Target::InteractiveDriver, &link, timeout)
-        .run()
-        .await
-        .with_context(|| format!("building the interactive driver of {name}"))?;
+    build_command(
+        ctx,
+        system,
+        &name,
+        Target::InteractiveDriver,
+        &link,
+        timeout,
+    )
+    .run()
+    .await
+    .with_context(|| format!("building the interactive driver of {name}"))?;
     let driver = link.join("bin/nixos-test-driver");
     eprintln!("starting {} (state in {})", driver.display(), dir.display());
     let status = tokio::process::Command::new(&driver)

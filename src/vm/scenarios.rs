@@ -20,8 +20,7 @@ pub fn scenario_names(vm_tests_dir: &Path) -> Result<Vec<String>> {
     for entry in entries {
         let entry = entry.with_context(|| format!("reading {}", vm_tests_dir.display()))?;
         let file_name = entry.file_name().to_string_lossy().into_owned();
-        if entry.file_type().map(|t| t.is_file()).unwrap_or(false) && is_scenario_file(&file_name)
-        {
+        if entry.file_type().map(|t| t.is_file()).unwrap_or(false) && is_scenario_file(&file_name) {
             names.push(file_name.trim_end_matches(".nix").to_owned());
         }
     }
@@ -75,7 +74,13 @@ mod tests {
     #[test]
     fn lists_scenarios_of_a_directory_sorted() {
         let dir = tempfile::tempdir().unwrap();
-        for f in ["lib.nix", "default.nix", "mysql.nix", "defaults.nix", "common.py"] {
+        for f in [
+            "lib.nix",
+            "default.nix",
+            "mysql.nix",
+            "defaults.nix",
+            "common.py",
+        ] {
             std::fs::write(dir.path().join(f), "").unwrap();
         }
         std::fs::create_dir(dir.path().join("data.nix")).unwrap();
@@ -92,7 +97,12 @@ mod tests {
     #[test]
     fn an_unknown_name_lists_the_real_ones() {
         let all = vec!["defaults".to_owned(), "mysql".to_owned()];
-        let err = select(&all, &["postgres".to_owned()]).unwrap_err().to_string();
-        assert!(err.contains("\"postgres\"") && err.contains("defaults, mysql"), "{err}");
+        let err = select(&all, &["postgres".to_owned()])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("\"postgres\"") && err.contains("defaults, mysql"),
+            "{err}"
+        );
     }
 }
