@@ -61,6 +61,10 @@ in
       extra = {
         TimeoutStartSec = cfg.serverStartTimeout;
       }
+      # gunicorn chowns its unix socket to its own user (as in nixpkgs' pretix module).
+      // lib.optionalAttrs (lib.hasPrefix "unix:" cfg.serverBind) {
+        SystemCallFilter = units.base.SystemCallFilter ++ [ "@chown" ];
+      }
       // lib.optionalAttrs (socketRuntimeDir != null) {
         RuntimeDirectory = (units.base.RuntimeDirectory or [ ]) ++ [ socketRuntimeDir ];
         # nginx (group member) must reach the socket.
