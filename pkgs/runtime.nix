@@ -14,15 +14,21 @@ stdenvNoCC.mkDerivation {
   pname = "inventree-runtime";
   inherit (release) version;
 
-  # The package's Python files only: the runtime's tests stay out of the
-  # store path. A checkout without runtime/ still evaluates; the build then
-  # fails below, saying what is missing.
-  src = lib.fileset.toSource {
-    inherit root;
-    fileset = lib.fileset.intersection (lib.fileset.maybeMissing (root + "/runtime/inventree_runtime")) (
-      lib.fileset.fileFilter (file: file.hasExt "py") root
-    );
-  };
+  # The package's Python files only (its tests live beside it, in
+  # runtime/tests). A checkout without the package still evaluates; the
+  # build then fails below, naming what is missing.
+  src =
+    let
+      package = root + "/runtime/inventree_runtime";
+    in
+    lib.fileset.toSource {
+      inherit root;
+      fileset =
+        if builtins.pathExists package then
+          lib.fileset.fileFilter (file: file.hasExt "py") package
+        else
+          lib.fileset.unions [ ];
+    };
 
   nativeBuildInputs = [ python ];
 
@@ -40,9 +46,6 @@ stdenvNoCC.mkDerivation {
     python -m compileall -q --invalidation-mode unchecked-hash $out/inventree_runtime
     runHook postInstall
   '';
-
-  # What to put on PYTHONPATH for `python -m inventree_runtime`.
-  passthru.pythonPath = "${placeholder "out"}";
 
   meta = {
     description = "The program that sets up and runs InvenTree as the NixOS module configures it";
