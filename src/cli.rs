@@ -88,6 +88,9 @@ out, 2 the VM tier is unavailable here (the reason is printed) or the harness co
 here, nothing failed), 1 a step failed (see the report's \"What broke\"), 2 the harness could not run."
     )]
     Bump(BumpArgs),
+    /// Check the web UI in a real browser (Chromium through chromedriver): login page, login,
+    /// dashboard, parts list, and a part created through the API showing in it.
+    Browser(BrowserArgs),
 }
 
 #[derive(Debug, Args)]
@@ -251,6 +254,46 @@ pub struct ProbeArgs {
     pub token_name: String,
 
     /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BrowserArgs {
+    /// Base URL of the InvenTree site, the address a user types (e.g. http://127.0.0.1:8000).
+    #[arg(value_name = "URL")]
+    pub url: String,
+
+    /// User to log in as (also creates the test part through the API).
+    #[arg(long, env = "INVENTREE_API_USERNAME")]
+    pub user: String,
+
+    /// File holding the user's password (one trailing newline stripped). Else
+    /// INVENTREE_API_PASSWORD.
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+
+    /// Directory for screenshots, logs and report.json (default: a new one under $TMPDIR).
+    #[arg(long, value_name = "DIR")]
+    pub run_dir: Option<PathBuf>,
+
+    /// Deadline of each step, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub step_timeout: u64,
+
+    /// Chromium binary (else INVENTREE_HARNESS_CHROMIUM, else chromium & co. on PATH).
+    #[arg(long, value_name = "PATH", env = "INVENTREE_HARNESS_CHROMIUM")]
+    pub chromium: Option<PathBuf>,
+
+    /// chromedriver binary (else INVENTREE_HARNESS_CHROMEDRIVER, else on PATH).
+    #[arg(long, value_name = "PATH", env = "INVENTREE_HARNESS_CHROMEDRIVER")]
+    pub chromedriver: Option<PathBuf>,
+
+    /// Keep the part created through the API (default: remove it afterwards).
+    #[arg(long)]
+    pub keep_part: bool,
+
+    /// Print the report as JSON (it is always written to the run directory as report.json).
     #[arg(long)]
     pub json: bool,
 }

@@ -4,6 +4,7 @@
 //! `cmd/<name>.rs`; each tier's machinery in its own module below; `tiers` says which tiers this
 //! machine supports and why not.
 
+pub mod browser;
 pub mod bump;
 pub mod cli;
 pub mod cmd;

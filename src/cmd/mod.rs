@@ -2,6 +2,7 @@
 //! match arm in [`run`].
 
 pub mod bench_eval;
+pub mod browser;
 pub mod bump;
 pub mod check;
 pub mod doctor;
@@ -30,6 +31,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Doctor => doctor::run(&ctx).await,
         Command::BenchEval(args) => bench_eval::run(&ctx, args).await,
         Command::Probe(args) => probe::run(args).await,
+        Command::Browser(args) => browser::run(&ctx, args).await,
         Command::Vm(args) => vm::run(&ctx, args).await,
         Command::Bump(args) => bump::run(&ctx, args).await,
     }

@@ -1,0 +1,402 @@
+//! The steps of the check, each bounded by a deadline, each leaving a screenshot.
+
+use std::future::Future;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context, Result};
+use reqwest::Url;
+use serde_json::json;
+
+use super::api::{endpoint, Api, CreatedPart};
+use super::page::{self, selectors, PageState, RecordedRequest, TableState};
+use super::webdriver::{truncate, Element, Session};
+
+/// How long to wait for the login request after a click before concluding nothing was sent.
+const CLICK_SENT_WITHIN: Duration = Duration::from_secs(8);
+/// Poll interval of every wait.
+const POLL: Duration = Duration::from_millis(250);
+
+/// Everything a step needs.
+pub struct Ctx<'a> {
+    pub session: &'a Session,
+    pub base: &'a Url,
+    pub user: &'a str,
+    pub password: &'a str,
+    pub step_timeout: Duration,
+}
+
+/// Poll `probe` until it yields a value or `deadline` passes. Errors of single polls (stale
+/// elements, a page mid-navigation) do not end the wait; the last one is reported on timeout.
+pub async fn wait_for<T, F, Fut>(deadline: Instant, what: &str, mut probe: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Option<T>>>,
+{
+    let mut last_err: Option<anyhow::Error> = None;
+    loop {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        if remaining.is_zero() {
+            let why = last_err
+                .map(|e| format!(" (last error: {e:#})"))
+                .unwrap_or_default();
+            bail!("timed out waiting for {what}{why}");
+        }
+        match tokio::time::timeout(remaining, probe()).await {
+            Ok(Ok(Some(v))) => return Ok(v),
+            Ok(Ok(None)) => {}
+            Ok(Err(e)) => last_err = Some(e),
+            Err(_) => {}
+        }
+        tokio::time::sleep(POLL.min(deadline.saturating_duration_since(Instant::now()))).await;
+    }
+}
+
+impl Ctx<'_> {
+    fn deadline(&self) -> Instant {
+        Instant::now() + self.step_timeout
+    }
+
+    fn url(&self, path: &str) -> Result<String> {
+        Ok(endpoint(self.base, path)?.to_string())
+    }
+
+    pub async fn page_state(&self) -> PageState {
+        match self.session.execute(page::PAGE_STATE_JS, vec![]).await {
+            Ok(v) => serde_json::from_value(v).unwrap_or_default(),
+            Err(e) => PageState {
+                text: format!("(page state unavailable: {e})"),
+                ..Default::default()
+            },
+        }
+    }
+
+    /// Requests of the page still waiting for an answer (0 when the recorder is missing: then
+    /// nothing can be known, and nothing is waited for).
+    async fn pending_requests(&self) -> Result<u64> {
+        let v = self
+            .session
+            .execute(page::PENDING_REQUESTS_JS, vec![])
+            .await?;
+        Ok(v.as_u64().unwrap_or(0))
+    }
+
+    /// An element that is displayed and enabled, or `None`.
+    async fn usable(&self, css: &str) -> Result<Option<Element>> {
+        match self.session.find(css).await? {
+            Some(el)
+                if self.session.is_displayed(&el).await?
+                    && self.session.is_enabled(&el).await? =>
+            {
+                Ok(Some(el))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// Navigate, turning a failed navigation (refused connection, DNS, timeout) into a message.
+    async fn goto(&self, path: &str) -> Result<()> {
+        let url = self.url(path)?;
+        self.session
+            .goto(&url)
+            .await
+            .with_context(|| format!("opening {url}"))
+    }
+
+    /// Step `login-page`: `/web/login` shows the username and password fields and the submit
+    /// button, all displayed and enabled.
+    pub async fn login_page(&self) -> Result<String> {
+        let start = Instant::now();
+        self.goto("web/login").await?;
+        let deadline = self.deadline();
+        // Ready = all three usable, and the same elements on two polls in a row: the app
+        // re-renders the form once its server settings arrive, and input typed into the first
+        // rendering is lost.
+        let previous = std::cell::RefCell::new(None::<Vec<Element>>);
+        let waited = wait_for(deadline, "the login form", || async {
+            let mut found = Vec::new();
+            for css in [
+                selectors::LOGIN_USERNAME,
+                selectors::LOGIN_PASSWORD,
+                selectors::LOGIN_SUBMIT,
+            ] {
+                match self.usable(css).await? {
+                    Some(el) => found.push(el),
+                    None => {
+                        previous.replace(None);
+                        return Ok(None);
+                    }
+                }
+            }
+            let stable = previous.borrow().as_ref() == Some(&found);
+            previous.replace(Some(found));
+            // And the app's start-up requests answered: a login that overtakes the app's own
+            // "am I logged in?" check is undone when that check's 401 arrives.
+            Ok((stable && self.pending_requests().await? == 0).then_some(()))
+        })
+        .await;
+        if let Err(e) = waited {
+            bail!("{e}; {}", self.page_state().await.describe());
+        }
+        let state = self.page_state().await;
+        Ok(format!(
+            "login form ready {:.1}s after opening {} (title {:?})",
+            start.elapsed().as_secs_f64(),
+            state.path,
+            state.title
+        ))
+    }
+
+    /// Fill the login form once and confirm the app took the input (React keeps its own state;
+    /// text typed before the app is live is lost, and the click then sends nothing).
+    async fn try_fill_login_form(&self) -> Result<Option<()>> {
+        for (css, text, secret) in [
+            (selectors::LOGIN_USERNAME, self.user, false),
+            (selectors::LOGIN_PASSWORD, self.password, true),
+        ] {
+            let Some(el) = self.usable(css).await? else {
+                return Ok(None);
+            };
+            self.session.clear(&el).await?;
+            self.session.send_keys(&el, text).await?;
+            let value = self.session.property(&el, "value").await?;
+            if value.as_str() != Some(text) {
+                let shown = if secret {
+                    "(hidden)".to_string()
+                } else {
+                    value.to_string()
+                };
+                bail!("field {css} holds {shown} after typing");
+            }
+        }
+        Ok(Some(()))
+    }
+
+    /// Fill the login form, retrying (until the deadline) while the form is not ready: an input
+    /// not yet interactable, re-rendered, or not holding what was typed.
+    async fn fill_login_form(&self, deadline: Instant) -> Result<()> {
+        wait_for(deadline, "a login form that keeps what is typed", || {
+            self.try_fill_login_form()
+        })
+        .await
+        .map_err(|e| anyhow!("login form not ready: {e}"))
+    }
+
+    /// Requests of this page whose URL contains `fragment`.
+    async fn requests_to(&self, fragment: &str) -> Result<Vec<RecordedRequest>> {
+        let v = self
+            .session
+            .execute(page::RECORDED_REQUESTS_JS, vec![json!(fragment)])
+            .await?;
+        serde_json::from_value(v).context("reading the recorded requests")
+    }
+
+    async fn login_requests(&self) -> Result<Vec<RecordedRequest>> {
+        let all = self.requests_to(page::LOGIN_API_PATH).await?;
+        Ok(all.into_iter().filter(|r| r.method == "POST").collect())
+    }
+
+    async fn click_submit(&self) -> Result<()> {
+        let submit = self
+            .usable(selectors::LOGIN_SUBMIT)
+            .await?
+            .ok_or_else(|| anyhow!("the login button is not displayed and enabled"))?;
+        self.session.click(&submit).await
+    }
+
+    /// Step `login`: type the credentials, click, and wait for the answer to
+    /// `POST /api/auth/v1/auth/login`; then for the app to leave the login page. The click is
+    /// retried once, only when the form was confirmed ready and no request went out.
+    pub async fn login(&self) -> Result<String> {
+        let deadline = self.deadline();
+        self.fill_login_form(deadline).await?;
+        // Normally installed before the app started (see `run`); this is the fallback.
+        self.session
+            .execute(page::INSTALL_RECORDER_JS, vec![])
+            .await
+            .context("installing the request recorder")?;
+
+        let mut notes = Vec::new();
+        self.click_submit().await?;
+        let sent_by = (Instant::now() + CLICK_SENT_WITHIN).min(deadline);
+        let sent = wait_for(sent_by, "the login request", || async {
+            Ok(self.login_requests().await?.into_iter().next())
+        })
+        .await;
+        if sent.is_err() {
+            notes.push(format!(
+                "first click sent no login request within {}s; clicked again",
+                CLICK_SENT_WITHIN.as_secs()
+            ));
+            self.fill_login_form(deadline).await?;
+            self.click_submit().await?;
+            let sent_by = (Instant::now() + CLICK_SENT_WITHIN).min(deadline);
+            if wait_for(sent_by, "the login request", || async {
+                Ok(self.login_requests().await?.into_iter().next())
+            })
+            .await
+            .is_err()
+            {
+                bail!(
+                    "clicking the login button twice sent no POST {} (form was filled and \
+                     enabled); {}",
+                    page::LOGIN_API_PATH,
+                    self.page_state().await.describe()
+                );
+            }
+        }
+
+        let answered = wait_for(deadline, "the answer to the login request", || async {
+            Ok(self
+                .login_requests()
+                .await?
+                .into_iter()
+                .rev()
+                .find(|r| r.status.is_some()))
+        })
+        .await?;
+        let status = answered.status.unwrap_or(0);
+        if status != 200 {
+            let body = answered.body.unwrap_or_default();
+            let reason = if status == 0 {
+                "no response (network error)".to_string()
+            } else {
+                format!("HTTP {status}")
+            };
+            bail!(
+                "POST {} answered {reason}: {}",
+                page::LOGIN_API_PATH,
+                truncate(&body.split_whitespace().collect::<Vec<_>>().join(" "), 300)
+            );
+        }
+
+        wait_for(deadline, "the app to leave the login page", || async {
+            let path = self
+                .session
+                .execute("return location.pathname;", vec![])
+                .await?;
+            let path = path.as_str().unwrap_or_default().to_string();
+            Ok((!path.contains("/login")).then_some(()))
+        })
+        .await
+        .map_err(|e| anyhow!("login answered 200 but {e}"))?;
+
+        notes.insert(0, format!("POST {} answered 200", page::LOGIN_API_PATH));
+        Ok(notes.join("; "))
+    }
+
+    /// Step `dashboard`: the logged-in layout with its header, and the dashboard page title.
+    pub async fn dashboard(&self) -> Result<String> {
+        let deadline = self.deadline();
+        let current = self
+            .session
+            .execute("return location.pathname;", vec![])
+            .await?;
+        if !current.as_str().unwrap_or_default().contains("/home") {
+            self.goto("web/home").await?;
+        }
+        let waited = wait_for(deadline, "the dashboard", || async {
+            let title = self.session.title().await?;
+            let header = self.usable(selectors::HEADER_SEARCH).await?;
+            let settled = self.pending_requests().await? == 0;
+            Ok((title.contains("Dashboard") && header.is_some() && settled).then_some(title))
+        })
+        .await;
+        match waited {
+            Ok(title) => {
+                let state = self.page_state().await;
+                Ok(format!("{} with title {title:?}", state.path))
+            }
+            Err(e) => bail!("{e}; {}", self.page_state().await.describe()),
+        }
+    }
+
+    /// Step `api-part`: a token by basic auth, then `POST /api/part/`.
+    pub async fn api_part(&self, name: &str) -> Result<(Api, CreatedPart)> {
+        let api = Api::login(self.base, self.user, self.password, self.step_timeout)
+            .await
+            .context("getting an API token with basic auth")?;
+        let part = api.create_part(name).await.context("creating a part")?;
+        Ok((api, part))
+    }
+
+    async fn table_state(&self) -> Result<TableState> {
+        let v = self.session.execute(page::TABLE_STATE_JS, vec![]).await?;
+        serde_json::from_value(v).context("reading the table state")
+    }
+
+    /// Step `parts-list`: the parts table has fetched its data and shows at least one row.
+    pub async fn parts_list(&self) -> Result<String> {
+        let deadline = self.deadline();
+        self.goto("web/part/category/index/parts").await?;
+        let waited = wait_for(deadline, "rows in the parts table", || async {
+            if self.usable(selectors::TABLE_SEARCH).await?.is_none()
+                || self.pending_requests().await? > 0
+            {
+                return Ok(None);
+            }
+            let table = self.table_state().await?;
+            Ok(table.loaded_with_rows().then_some(table))
+        })
+        .await;
+        match waited {
+            Ok(table) => Ok(format!(
+                "parts table shows {} row(s) (pagination {:?})",
+                table.rows.len(),
+                table.pagination.unwrap_or_default()
+            )),
+            Err(e) => bail!("{e}; {}", self.page_state().await.describe()),
+        }
+    }
+
+    /// Step `part-in-list`: searching the table for the part's name shows its row.
+    pub async fn part_in_list(&self, part: &CreatedPart) -> Result<String> {
+        let deadline = self.deadline();
+        let search = self
+            .usable(selectors::TABLE_SEARCH)
+            .await?
+            .ok_or_else(|| anyhow!("the table search field is gone"))?;
+        self.session.clear(&search).await?;
+        self.session.send_keys(&search, &part.name).await?;
+        // The search field debounces: the table must have fetched with the search term (seen by
+        // the recorder) before its rows say anything about the part.
+        let query = format!("search={}", part.name);
+        let waited = wait_for(deadline, "a row with the part's name", || async {
+            let searched = self.requests_to(&query).await?;
+            if !searched.iter().any(|r| r.status.is_some()) || self.pending_requests().await? > 0 {
+                return Ok(None);
+            }
+            let table = self.table_state().await?;
+            Ok((!table.fetching && table.rows_containing(&part.name) > 0).then_some(table))
+        })
+        .await;
+        match waited {
+            Ok(table) => Ok(format!(
+                "row for part #{} {:?} shown after searching ({} of {} row(s) match)",
+                part.pk,
+                part.name,
+                table.rows_containing(&part.name),
+                table.rows.len()
+            )),
+            Err(e) => {
+                let rows = self.table_state().await.map(|t| t.rows).unwrap_or_default();
+                bail!(
+                    "{e}; table rows: {:?}; {}",
+                    rows.iter().map(|r| truncate(r, 60)).collect::<Vec<_>>(),
+                    self.page_state().await.describe()
+                )
+            }
+        }
+    }
+}
+
+/// Save a screenshot of the current page as `dir/name`; a failure to do so is returned as text
+/// for the report, never as a failed step.
+pub async fn screenshot(session: &Session, dir: &Path, name: &str) -> Result<String, String> {
+    let png = session
+        .screenshot()
+        .await
+        .map_err(|e| format!("no screenshot: {e:#}"))?;
+    std::fs::write(dir.join(name), png).map_err(|e| format!("writing screenshot {name}: {e}"))?;
+    Ok(name.to_string())
+}
