@@ -58,10 +58,7 @@ lib.genAttrs [
     nativeBuildInputs =
       old.nativeBuildInputs
       ++ [ pkg-config ]
-      ++ final.resolveBuildSystem {
-        setuptools = [ ];
-        pkgconfig = [ ];
-      };
+      ++ final.resolveBuildSystem { setuptools = [ ]; };
     buildInputs = (old.buildInputs or [ ]) ++ [ libmysqlclient ];
   });
 
