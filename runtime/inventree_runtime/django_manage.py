@@ -39,8 +39,26 @@ def run_manage(
     Output goes to our stdout/stderr (the journal) unless `capture`; a failure
     names the command and, when captured, shows the end of its output.
     """
-    argv = manage_argv(source, args)
-    shown = "manage.py " + " ".join(args)
+    return _run(
+        manage_argv(source, args), "manage.py " + " ".join(args), source, env, capture=capture, check=check, timeout=timeout
+    )
+
+
+def run_module(source: Source, module: str, env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run `python -m module` in the backend directory (a Django program of ours)."""
+    return _run([sys.executable, "-m", module], f"python -m {module}", source, env)
+
+
+def _run(
+    argv: list[str],
+    shown: str,
+    source: Source,
+    env: Mapping[str, str] | None,
+    *,
+    capture: bool = False,
+    check: bool = True,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> subprocess.CompletedProcess:
     try:
         result = subprocess.run(
             argv,

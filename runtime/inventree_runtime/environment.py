@@ -94,6 +94,9 @@ class SetupPaths:
     users_file: Path | None
     static_source: Path | None
     credentials_dir: Path | None
+    # The key itself arrived in the environment (the INVENTREE_SECRET_KEY
+    # credential of `secretKeyFile`): InvenTree prefers it over any key file.
+    secret_key_in_env: bool = False
 
     @property
     def state_file(self) -> Path:
@@ -105,6 +108,8 @@ class SetupPaths:
 
         Otherwise it is a credential (secretKeyFile) that must already exist.
         """
+        if self.secret_key_in_env:
+            return False
         return self.secret_key_file.parent.resolve().is_relative_to(self.data_dir.resolve())
 
     @classmethod
@@ -124,6 +129,7 @@ class SetupPaths:
             users_file=optional("INVENTREE_USERS_FILE"),
             static_source=optional("INVENTREE_STATIC_SOURCE"),
             credentials_dir=optional("CREDENTIALS_DIRECTORY"),
+            secret_key_in_env=bool(env.get("INVENTREE_SECRET_KEY", "").strip()),
         )
 
 

@@ -10,7 +10,7 @@ no-op when already done, so a second run changes nothing.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +22,7 @@ from .errors import RuntimeFailure
 from .secret import create_key_file
 from .state import SetupState, decide_migrations, read_state, write_state
 
-USERS_SNIPPET = "from inventree_runtime.users_apply import main; main()"
+USERS_PROGRAM = "inventree_runtime.users_apply"
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class Inputs:
     declaration: users.Declaration | None
 
 
-def preflight(paths: SetupPaths) -> Inputs:
+def preflight(paths: SetupPaths, env: Mapping[str, str]) -> Inputs:
     """Read and validate every input; raise naming *all* unreadable files at once."""
     problems: list[str] = []
 
@@ -47,7 +47,9 @@ def preflight(paths: SetupPaths) -> Inputs:
 
     config_text = attempt(lambda: read_bytes(paths.config_source, "the rendered config"))
     config = attempt(lambda: parse_config(config_text.decode("utf-8"), paths.config_source)) if config_text else None
-    if not paths.secret_key_is_generated:
+    if "INVENTREE_SECRET_KEY" in env and not paths.secret_key_in_env:
+        problems.append("the secret key INVENTREE_SECRET_KEY is empty")
+    if not paths.secret_key_is_generated and not paths.secret_key_in_env:
         attempt(lambda: nonempty(read_secret_file(paths.secret_key_file, "secret key file"), paths.secret_key_file))
     declaration = None
     if paths.users_file is not None:
@@ -100,21 +102,23 @@ def deploy_static(paths: SetupPaths, static_root: Path | None, version: str, env
 
 
 def apply_users(paths: SetupPaths, env) -> None:
-    """Run the users step in a Django shell; it prints one line per user itself."""
-    django_manage.run_manage(paths.source, ["shell", "--no-imports", "-c", USERS_SNIPPET], env)
+    """Run the users step in its own Django process; it prints one line per user itself."""
+    django_manage.run_module(paths.source, USERS_PROGRAM, env)
 
 
 def run(env: MutableMapping[str, str], report: Callable[[str], None] = print) -> None:
     started = time.monotonic()
     paths = SetupPaths.from_env(env)
-    inputs = preflight(paths)
+    inputs = preflight(paths, env)
     version = paths.source.version()
 
     paths.data_dir.mkdir(parents=True, exist_ok=True)
     changed = install_config(paths.config_source, paths.config_file)
     report(f"config: {'installed' if changed else 'unchanged'} {paths.config_file}")
 
-    if paths.secret_key_is_generated:
+    if paths.secret_key_in_env:
+        report("secret key: from INVENTREE_SECRET_KEY")
+    elif paths.secret_key_is_generated:
         created = create_key_file(paths.secret_key_file)
         report(f"secret key: {'generated' if created else 'present'} {paths.secret_key_file}")
     else:
@@ -155,5 +159,5 @@ def refresh_users(env: MutableMapping[str, str]) -> None:
     credentials = env.get("CREDENTIALS_DIRECTORY")
     users.read_passwords(declaration, Path(credentials) if credentials else None)
     source = Source.from_env(env)
-    django_manage.run_manage(source, ["shell", "--no-imports", "-c", USERS_SNIPPET], env)
+    django_manage.run_module(source, USERS_PROGRAM, env)
 

@@ -1,4 +1,11 @@
-"""Apply the declared users inside Django (run by `manage.py shell -c`).
+"""Apply the declared users inside Django: `python -m inventree_runtime.users_apply`.
+
+Run in the backend directory as a program of its own, not through
+`manage.py shell`: InvenTree treats `shell` as a read-only command and then
+skips its post-save hooks, so a user created there has no profile and every
+API request of that user fails ("User has no profile"). Here Django is set up
+exactly as manage.py does, under an argv naming no management command, so
+InvenTree behaves as in the server.
 
 Kept apart from `users` so that everything else imports without Django.
 Reads INVENTREE_USERS_FILE and the password credentials itself, so no
@@ -33,7 +40,19 @@ class DjangoUserStore:
         return list(self.model.objects.all())
 
 
+def setup_django() -> None:
+    """What InvenTree's manage.py does before running a command."""
+    backend_dir = os.getcwd()
+    if backend_dir not in sys.path:
+        sys.path.insert(0, backend_dir)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "InvenTree.settings")
+    import django
+
+    django.setup()
+
+
 def main() -> None:
+    setup_django()
     from django.db import transaction
 
     try:
@@ -46,3 +65,7 @@ def main() -> None:
     except RuntimeFailure as failure:
         print(f"inventree-runtime: error: {failure}", file=sys.stderr)
         sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,5 +1,6 @@
 import json
 import os
+from unittest import mock
 
 from inventree_runtime import setup
 from inventree_runtime.django_manage import MIGRATION_STEPS
@@ -33,6 +34,15 @@ class SetupTestCase(TempDirTestCase):
         }
         self.data = data
         self.lines = []
+        # The users program needs Django; record that it was started instead.
+        patcher = mock.patch("inventree_runtime.django_manage.run_module", side_effect=self.record_module)
+        patcher.start()
+        self.addCleanup(patcher.stop)
+
+    def record_module(self, source, module, env):
+        self.assertEqual(env["INVENTREE_USERS_FILE"], str(self.tmp / "store/users.json"))
+        with open(self.log, "a") as log:
+            log.write(json.dumps([module]) + "\n")
 
     def run_setup(self):
         self.lines = []
@@ -56,7 +66,7 @@ class FirstSetupTest(SetupTestCase):
     def test_first_run_migrates_as_inventree_does_then_collects_static_then_applies_users(self):
         commands = self.run_setup()
         expected = [" ".join(step[:2]) if step[0] == "migrate" else step[0] for step in MIGRATION_STEPS]
-        self.assertEqual(commands, [*expected, "collectstatic", "collectplugins", "shell"])
+        self.assertEqual(commands, [*expected, "collectstatic", "collectplugins", "inventree_runtime.users_apply"])
 
     def test_first_run_records_the_state(self):
         self.run_setup()
@@ -69,7 +79,7 @@ class SecondSetupTest(SetupTestCase):
         self.run_setup()
         before = tree(self.data)
         commands = self.commands_of_run()
-        self.assertEqual([c[:2] for c in commands], [["migrate", "--check"], ["shell", "--no-imports"]])
+        self.assertEqual([c[:2] for c in commands], [["migrate", "--check"], ["inventree_runtime.users_apply"]])
         self.assertEqual(tree(self.data), before)
         self.assertIn("migrations: skipped (state unchanged and no unapplied migrations)", self.lines)
 
@@ -155,3 +165,20 @@ class StaticSourceTest(SetupTestCase):
         self.run_setup()
         self.assertEqual((self.data / "static/css/app.css").stat().st_ino, inode)
         self.assertTrue(any(line.startswith("static: unchanged") for line in self.lines))
+
+
+class SecretKeyCredentialTest(SetupTestCase):
+    def test_key_from_the_secret_key_credential_generates_no_key_file(self):
+        self.write("creds/INVENTREE_SECRET_KEY", "a-key-from-secretKeyFile\n")
+        from inventree_runtime.credentials import load_credentials
+
+        load_credentials(self.env)
+        self.run_setup()
+        self.assertFalse((self.data / "secret_key.txt").exists())
+        self.assertIn("secret key: from INVENTREE_SECRET_KEY", self.lines)
+
+    def test_empty_secret_key_credential_stops_setup(self):
+        self.env["INVENTREE_SECRET_KEY"] = ""
+        with self.assertRaisesRegex(RuntimeFailure, "INVENTREE_SECRET_KEY is empty"):
+            self.run_setup()
+        self.assertFalse(self.data.exists())
