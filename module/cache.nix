@@ -66,8 +66,9 @@ in
       })
 
       (lib.mkIf generatePassword {
-        # Creates the password once (hex: InvenTree puts it into an URL unescaped). Root-owned
-        # 0600; systemd reads it for Redis (ExecStartPre as root) and for LoadCredential=.
+        # Creates the password once (hex: InvenTree puts it into an URL unescaped), as a dynamic
+        # user into a 0700 state directory under /var/lib/private; only root reads it: Redis's
+        # ExecStartPre (requirePassFile) and systemd's LoadCredential= for the InvenTree units.
         systemd.services.inventree-cache-password = {
           description = "Generate the password of InvenTree's Redis cache";
           requiredBy = [ "redis-inventree.service" ];
@@ -84,6 +85,8 @@ in
               "CacheDirectory"
               "LogsDirectory"
               "ConfigurationDirectory"
+              "RuntimeDirectory"
+              "RuntimeDirectoryPreserve"
             ]
             // {
               Type = "oneshot";

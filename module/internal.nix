@@ -64,7 +64,7 @@ in
         INVENTREE_CONFIG_FILE = "${cfg.dataDir}/config.yaml";
         INVENTREE_CONFIG_SOURCE = toString cfg.internal.configFile;
         INVENTREE_SITE_URL = cfg.siteUrl;
-        INVENTREE_ALLOWED_HOSTS = lib.concatStringsSep "," settings.allowed_hosts;
+        INVENTREE_ALLOWED_HOSTS = lib.concatStringsSep "," (settings.allowed_hosts or [ "*" ]);
         INVENTREE_USERS_FILE = toString (pkgs.writeText "inventree-users.json" cfg.internal.usersJson);
         # Write logs to the journal only; no log file in the state directory.
         INVENTREE_CONSOLE_LOG = "true";

@@ -146,7 +146,7 @@ let
     }
     {
       warn = true;
-      failed = lib.elem "*" settings.allowed_hosts;
+      failed = lib.elem "*" (settings.allowed_hosts or [ "*" ]);
       message = "${opt}.allowedHosts resolves to \"*\": InvenTree answers to any Host header. List the host names users use (the host of siteUrl is added automatically), e.g. allowedHosts = [ \"inventree.example.org\" ].";
     }
 

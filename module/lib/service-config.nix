@@ -147,7 +147,7 @@ in
     ];
     SystemCallErrorNumber = "EPERM";
   }
-  // lib.mapAttrs (_: dirs: dirs) directories
+  // directories
   // lib.optionalAttrs (directories ? StateDirectory) { StateDirectoryMode = "0750"; }
   # Shared by several units: keep it when one of them stops.
   // lib.optionalAttrs (directories ? RuntimeDirectory) { RuntimeDirectoryPreserve = true; };
