@@ -88,6 +88,12 @@ stdenvNoCC.mkDerivation (finalAttrs: {
     runHook preInstall
     mkdir -p $out
     cp -r . $out
+
+    # The layout of the package this one replaces kept the source tree in
+    # $out/src; keep its project root path, ''${src}/src/src/backend/InvenTree,
+    # working (a sibling link, so no directory loop).
+    mkdir $out/src/src
+    ln -s ../backend $out/src/src/backend
     runHook postInstall
   '';
 
