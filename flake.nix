@@ -74,13 +74,20 @@
           services.inventree.packages = lib.mkDefault (scopeFor pkgs);
         };
 
-      apps = forAllSystems (pkgs: {
-        harness = {
-          type = "app";
-          program = lib.getExe self.packages.${pkgs.stdenv.hostPlatform.system}.harness;
-          meta.description = "Evaluate, run and probe InvenTree as the module configures it";
-        };
-      });
+      apps = forAllSystems (
+        pkgs:
+        let
+          harness = {
+            type = "app";
+            program = lib.getExe self.packages.${pkgs.stdenv.hostPlatform.system}.harness;
+            meta.description = "Evaluate, run and probe InvenTree as the module configures it";
+          };
+        in
+        {
+          inherit harness;
+          default = harness;
+        }
+      );
 
       # NixOS VM tests, one per scenario; `vm-tests/default.nix` maps
       # `{ pkgs, self }` to an attrset of tests.
@@ -103,7 +110,6 @@
             pkgs.python313
             pkgs.nixfmt
             pkgs.nix
-            pkgs.nixos-rebuild-ng
             self.formatter.${pkgs.stdenv.hostPlatform.system}
           ];
           # Let uv manage .venv with the interpreter above, never a download.
@@ -128,6 +134,8 @@
       # Helpers for the harness and for users composing their own package set.
       lib = {
         inherit systems scopeFor;
+        # The pinned InvenTree release (version, commit, hashes).
+        release = lib.importJSON ./pkgs/version.json;
       };
     };
 }
