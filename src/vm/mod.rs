@@ -3,6 +3,7 @@
 
 pub mod build;
 pub mod command;
+pub mod instantiate;
 pub mod log;
 pub mod prerequisites;
 pub mod report;

@@ -1,0 +1,211 @@
+//! `inventree-harness bump`: the latest release of a recorded feed, the report as people read it
+//! (snapshot), and a dry run that regenerates the Python lock in a copy of the checkout and writes a
+//! report — skipped, naming what is missing, without python3, uv, a Python 3.13 or PyPI.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use inventree_harness::{
+    bump::{
+        feed,
+        lockdiff::LockDiff,
+        report::{BumpReport, FieldChange, Outcome, Step},
+        run::{run, BumpOptions, Target},
+        version::{Change, Version},
+    },
+    context::Context,
+    require,
+    tiers::{Skip, Tier},
+};
+
+fn data(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/bump")
+        .join(name)
+}
+
+#[test]
+fn the_latest_stable_release_of_the_recorded_feed_is_chosen() {
+    let text = std::fs::read_to_string(data("releases.json")).unwrap();
+    let chosen = feed::latest_stable(&feed::parse(&text).unwrap()).unwrap();
+    assert_eq!(chosen.version, "1.3.5".parse::<Version>().unwrap());
+    assert_eq!(
+        chosen.frontend_url.as_deref(),
+        Some("https://github.com/inventree/InvenTree/releases/download/1.3.5/frontend-build.zip")
+    );
+}
+
+#[test]
+fn the_report_says_what_changed_passed_and_broke() {
+    let step = |name: &str, outcome, summary: &str, detail: &str| Step {
+        name: name.into(),
+        outcome,
+        summary: summary.into(),
+        detail: detail.into(),
+        seconds: 1.5,
+    };
+    let report = BumpReport {
+        from: "1.3.5".into(),
+        to: "1.3.6".into(),
+        change: Change::Patch,
+        dry_run: false,
+        started_at: "2026-11-26T03:00:00Z".into(),
+        workspace: "/src/nixos-inventree".into(),
+        pin: vec![
+            FieldChange {
+                field: "version".into(),
+                old: "1.3.5".into(),
+                new: "1.3.6".into(),
+            },
+            FieldChange {
+                field: "srcHash".into(),
+                old: "sha256-Pp8eoVU8VwYCGwFoBnqbc7xVPhe7+84cAc9tM1sSZ2U=".into(),
+                new: "sha256-mOpuTyFvL7S2n/+bOkSELDhobKaF8/VdxIxdP7EQe+Q=".into(),
+            },
+        ],
+        lock: Some(LockDiff {
+            before: 162,
+            after: 163,
+            added: vec![("whitenoise-extra".into(), "1.0.0".into())],
+            removed: vec![],
+            changed: vec![("django".into(), "5.2.15".into(), "5.2.16".into())],
+        }),
+        steps: vec![
+            step(
+                "resolve",
+                Outcome::Passed,
+                "1.3.6 is the latest stable release",
+                "",
+            ),
+            step("lock", Outcome::Passed, "162 → 163 packages", ""),
+            step(
+                "eval",
+                Outcome::Passed,
+                "16 packages and 9 checks instantiate",
+                "",
+            ),
+            step(
+                "build",
+                Outcome::Failed,
+                "python: build of python3.13-django-5.2.16 failed",
+                "ImportError: cannot import name 'x'",
+            ),
+            step("vm", Outcome::Skipped, "the build step did not pass", ""),
+        ],
+    };
+    insta::assert_snapshot!("bump_report_markdown", report.to_markdown());
+    let json: serde_json::Value = serde_json::from_str(&report.to_json()).unwrap();
+    assert_eq!(json["verdict"], "failed");
+    assert_eq!(json["lock"]["changed"][0][0], "django");
+}
+
+/// The backend pins of the checkout's pyproject.toml, as a requirements file (the release's
+/// requirements.txt of the pinned version, plus the service's drivers which the lock script
+/// adds anyway).
+fn requirements_from_pyproject(ctx: &Context) -> String {
+    let text = std::fs::read_to_string(ctx.flake_dir.join("pyproject.toml")).unwrap();
+    let doc: toml::Value = toml::from_str(&text).unwrap();
+    let deps = doc["project"]["dependencies"].as_array().unwrap();
+    let version = doc["project"]["version"].as_str().unwrap();
+    let mut out = format!("# InvenTree {version} backend pins (from pyproject.toml)\n");
+    for dep in deps {
+        out.push_str(dep.as_str().unwrap());
+        out.push('\n');
+    }
+    out
+}
+
+async fn reachable(host: &str, port: u16) -> bool {
+    matches!(
+        tokio::time::timeout(
+            Duration::from_secs(4),
+            tokio::net::TcpStream::connect((host, port))
+        )
+        .await,
+        Ok(Ok(_))
+    )
+}
+
+#[tokio::test]
+async fn a_dry_run_regenerates_the_lock_in_a_copy_and_writes_a_report() {
+    let ctx = Context::for_tests().unwrap();
+    let skip =
+        |reason: &str| Err::<(), _>(Skip::new(Tier::Unit, format!("bump dry run: {reason}")));
+    for tool in ["python3", "uv", "git"] {
+        if which::which(tool).is_err() {
+            require!(skip(&format!("{tool} not on PATH")));
+        }
+    }
+    if !reachable("pypi.org", 443).await {
+        require!(skip("pypi.org unreachable (uv resolves against PyPI)"));
+    }
+    // uv needs a Python 3.13: the host tier's interpreter (config file/env), else python3.13.
+    let interpreter = ctx
+        .overrides
+        .python
+        .as_ref()
+        .map(|p| p.value.clone())
+        .or_else(|| which::which("python3.13").ok());
+    let Some(interpreter) = interpreter else {
+        require!(skip(
+            "no Python 3.13 (set [host] python or put python3.13 on PATH)"
+        ));
+        return;
+    };
+
+    let scratch = tempfile::tempdir().unwrap();
+    let requirements = scratch.path().join("requirements.txt");
+    std::fs::write(&requirements, requirements_from_pyproject(&ctx)).unwrap();
+    let pinned = inventree_harness::bump::pin::PinFile::load(&ctx.flake_dir)
+        .unwrap()
+        .pin
+        .version;
+    let lock_before = std::fs::read(ctx.flake_dir.join("uv.lock")).unwrap();
+
+    let opts = BumpOptions {
+        target: Target::Version(pinned.parse().unwrap()),
+        dry_run: true,
+        requirements: Some(requirements),
+        runs_root: Some(scratch.path().join("runs")),
+        python: "python3".into(),
+        interpreter: Some(interpreter),
+        tiers: false,
+    };
+    let outcome = run(&ctx, &opts).await.expect("the bump runs");
+    let report = &outcome.report;
+    eprintln!("{}", report.to_markdown());
+
+    let lock_step = report
+        .steps
+        .iter()
+        .find(|s| s.name == "lock")
+        .expect("a lock step");
+    assert_eq!(lock_step.outcome, Outcome::Passed, "{lock_step:?}");
+    let diff = report.lock.as_ref().expect("a lock diff");
+    assert!(
+        diff.is_empty(),
+        "same pins, same exclude-newer: the lock must not move: {diff:?}"
+    );
+    let workspace = PathBuf::from(&report.workspace);
+    assert!(
+        workspace.starts_with(scratch.path()),
+        "a dry run works in a copy"
+    );
+    assert_eq!(
+        std::fs::read(workspace.join("uv.lock")).unwrap(),
+        lock_before,
+        "byte-identical lock"
+    );
+    assert_eq!(
+        std::fs::read(ctx.flake_dir.join("uv.lock")).unwrap(),
+        lock_before,
+        "the checkout is untouched"
+    );
+    assert!(outcome.report_dir.join("report.md").is_file());
+    let json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(outcome.report_dir.join("report.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(json["dry_run"], true);
+    assert_eq!(json["to"], pinned.as_str());
+}
