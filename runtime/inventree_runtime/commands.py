@@ -42,9 +42,15 @@ def manage_argv(source: Source, args: Sequence[str]) -> list[str]:
     return [sys.executable, str(source.manage_py), *args]
 
 
-def invoke_argv(source: Source, args: Sequence[str]) -> list[str]:
-    """InvenTree's tasks.py through invoke, found from the source root (its cwd)."""
-    return [sys.executable, "-m", "invoke", "--search-root", str(source.root), *args]
+def invoke_argv(source: Source, args: Sequence[str], prefix: str | None = None) -> list[str]:
+    """InvenTree's tasks.py through invoke, found from the source root (its cwd).
+
+    The environment's own `bin/invoke` script when there is one: tasks.py
+    warns (INVE-W9) unless sys.argv[0] is `<sys.prefix>/bin/invoke`.
+    """
+    script = os.path.join(sys.prefix if prefix is None else prefix, "bin", "invoke")
+    program = [script] if os.access(script, os.X_OK) else [sys.executable, "-m", "invoke"]
+    return [*program, "--search-root", str(source.root), *args]
 
 
 def exec_in(cwd: os.PathLike, argv: list[str], env: Mapping[str, str]) -> None:

@@ -143,9 +143,11 @@ def run(env: MutableMapping[str, str], report: Callable[[str], None] = print) ->
 
     report(deploy_static(paths, dirs.get("static_root"), version, env))
 
-    if inputs.declaration is not None:
+    declaration = inputs.declaration
+    if declaration is not None and (declaration.users or declaration.undeclared != "keep"):
         apply_users(paths, env)
     else:
+        # Nothing to apply: spare the start of a Django process.
         report("users: none declared")
     report(f"setup: complete in {time.monotonic() - started:.1f} s")
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 
 from . import users
@@ -51,17 +52,44 @@ def setup_django() -> None:
     django.setup()
 
 
+# SQLite: while the server and the worker run (refresh-users), a write can meet
+# "database is locked"; the whole transaction is rolled back, so retrying is safe.
+LOCKED_ATTEMPTS = 8
+
+
+def apply_with_retry(apply) -> list[str]:
+    """Run `apply(report)` in one transaction, retried while the database is locked.
+
+    Lines are printed only once the transaction committed, so the output
+    says what actually happened.
+    """
+    from django.db import OperationalError, transaction
+
+    for attempt in range(1, LOCKED_ATTEMPTS + 1):
+        lines: list[str] = []
+        try:
+            # All or nothing: a failure halfway leaves the users as they were.
+            with transaction.atomic():
+                apply(lines.append)
+        except OperationalError as err:
+            if "locked" not in str(err) or attempt == LOCKED_ATTEMPTS:
+                raise RuntimeFailure(f"applying the declared users failed: {err}") from None
+            time.sleep(0.25 * attempt)
+            continue
+        for line in lines:
+            print(line, flush=True)
+        return lines
+    return []
+
+
 def main() -> None:
     setup_django()
-    from django.db import transaction
 
     try:
         declaration = users.load_declaration(Path(os.environ["INVENTREE_USERS_FILE"]))
         credentials = os.environ.get("CREDENTIALS_DIRECTORY")
         passwords = users.read_passwords(declaration, Path(credentials) if credentials else None)
-        # All or nothing: a failure halfway leaves the users as they were.
-        with transaction.atomic():
-            users.apply(declaration, passwords, DjangoUserStore(), report=lambda line: print(line, flush=True))
+        lines = apply_with_retry(lambda report: users.apply(declaration, passwords, DjangoUserStore(), report))
     except RuntimeFailure as failure:
         print(f"inventree-runtime: error: {failure}", file=sys.stderr)
         sys.exit(1)

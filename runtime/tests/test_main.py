@@ -29,8 +29,14 @@ class ArgvTest(TempDirTestCase):
     def test_cluster_runs_qcluster(self):
         self.assertEqual(commands.cluster_argv(self.source)[1:], ["/src/src/backend/InvenTree/manage.py", "qcluster"])
 
-    def test_invoke_searches_tasks_py_in_the_source_root(self):
-        self.assertEqual(commands.invoke_argv(self.source, ["migrate"])[1:], ["-m", "invoke", "--search-root", "/src", "migrate"])
+    def test_invoke_uses_the_environments_invoke_script_as_tasks_py_expects(self):
+        script = self.write("env/bin/invoke", "#!/bin/sh\n", mode=0o755)
+        argv = commands.invoke_argv(self.source, ["migrate"], prefix=str(self.tmp / "env"))
+        self.assertEqual(argv, [str(script), "--search-root", "/src", "migrate"])
+
+    def test_invoke_falls_back_to_the_invoke_module(self):
+        argv = commands.invoke_argv(self.source, ["migrate"], prefix=str(self.tmp / "no-env"))
+        self.assertEqual(argv[1:], ["-m", "invoke", "--search-root", "/src", "migrate"])
 
 
 class DispatchTest(TempDirTestCase):

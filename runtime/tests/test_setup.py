@@ -182,3 +182,14 @@ class SecretKeyCredentialTest(SetupTestCase):
         with self.assertRaisesRegex(RuntimeFailure, "INVENTREE_SECRET_KEY is empty"):
             self.run_setup()
         self.assertFalse(self.data.exists())
+
+
+class NoUsersTest(SetupTestCase):
+    def test_empty_declaration_starts_no_users_process(self):
+        self.write("store/users.json", '{"undeclared": "keep", "users": {}}')
+        self.assertNotIn("inventree_runtime.users_apply", self.run_setup())
+        self.assertIn("users: none declared", self.lines)
+
+    def test_empty_declaration_that_deactivates_undeclared_users_is_applied(self):
+        self.write("store/users.json", '{"undeclared": "deactivate", "users": {}}')
+        self.assertIn("inventree_runtime.users_apply", self.run_setup())
