@@ -130,7 +130,8 @@ pub async fn run(opts: &CheckOptions) -> Result<Report> {
         notes: Vec::new(),
         seconds: 0.0,
     };
-    let created = run_steps(opts, &session, &mut report).await;
+    let mut console = Vec::new();
+    let created = run_steps(opts, &session, &mut report, &mut console).await;
 
     // Housekeeping, whatever the verdict.
     if let Ok(lines) = session.browser_log().await {
@@ -166,12 +167,28 @@ pub async fn run(opts: &CheckOptions) -> Result<Report> {
     Ok(report)
 }
 
+/// The distinct SEVERE entries of a console log (at most three), for a failure message.
+fn console_errors(lines: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for line in lines {
+        if let Some(msg) = line.strip_prefix("SEVERE ") {
+            let msg = webdriver::truncate(msg, 200);
+            if !out.contains(&msg) {
+                out.push(msg);
+            }
+        }
+    }
+    out.truncate(3);
+    out
+}
+
 /// Run the steps in order until one fails; returns the part created through the API, if any,
 /// so it can be removed.
 async fn run_steps(
     opts: &CheckOptions,
     session: &Session,
     report: &mut Report,
+    console: &mut Vec<String>,
 ) -> Option<(api::Api, api::CreatedPart)> {
     let ctx = Ctx {
         session,
@@ -228,15 +245,26 @@ async fn run_steps(
                 }
             }
         };
+        // The browser console of this step (reading it empties chromedriver's buffer).
+        let step_console = session.browser_log().await.unwrap_or_default();
         let passed = outcome.is_ok();
+        let detail = match outcome {
+            Ok(d) => d,
+            Err(e) => {
+                let errors = console_errors(&step_console);
+                if errors.is_empty() {
+                    format!("{e:#}")
+                } else {
+                    format!("{e:#}; browser console: {}", errors.join(" | "))
+                }
+            }
+        };
+        console.extend(step_console);
         report.steps.push(StepResult {
             step,
             passed,
             seconds,
-            detail: match outcome {
-                Ok(d) => d,
-                Err(e) => format!("{e:#}"),
-            },
+            detail,
             screenshot: shot,
         });
         if !passed {
@@ -247,4 +275,42 @@ async fn run_steps(
         }
     }
     created
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn console_errors_are_the_distinct_severe_lines() {
+        let lines: Vec<String> = [
+            "INFO app started",
+            "SEVERE http://x/web - Failed to load module script",
+            "SEVERE http://x/web - Failed to load module script",
+            "WARNING deprecated",
+            "SEVERE http://x/api/ - 500",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        assert_eq!(
+            console_errors(&lines),
+            vec![
+                "http://x/web - Failed to load module script",
+                "http://x/api/ - 500"
+            ]
+        );
+    }
+
+    #[test]
+    fn password_files_lose_one_trailing_newline() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("pw");
+        std::fs::write(&p, "secret\n").unwrap();
+        assert_eq!(read_password_file(&p).unwrap(), "secret");
+        std::fs::write(&p, "secret\n\n").unwrap();
+        assert_eq!(read_password_file(&p).unwrap(), "secret\n");
+        let err = read_password_file(&dir.path().join("missing")).unwrap_err();
+        assert!(format!("{err:#}").contains("missing"));
+    }
 }

@@ -125,6 +125,7 @@ return {
   readyState: document.readyState,
   text: document.body ? document.body.innerText.slice(0, 600) : '',
   failedResources: failed,
+  scripts: Array.from(document.querySelectorAll('script[src]')).map((s) => s.src),
 };
 "#;
 
@@ -139,6 +140,9 @@ pub struct PageState {
     pub text: String,
     #[serde(default)]
     pub failed_resources: Vec<FailedResource>,
+    /// Absolute URLs of the page's external scripts (the app's bundle among them).
+    #[serde(default)]
+    pub scripts: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]

@@ -136,7 +136,14 @@ impl Ctx<'_> {
         })
         .await;
         if let Err(e) = waited {
-            bail!("{e}; {}", self.page_state().await.describe());
+            let state = self.page_state().await;
+            let scripts = diagnose_scripts(&state.scripts).await;
+            let scripts = if scripts.is_empty() {
+                String::new()
+            } else {
+                format!("; app scripts not served: {}", scripts.join(", "))
+            };
+            bail!("{e}; {}{scripts}", state.describe());
         }
         let state = self.page_state().await;
         Ok(format!(
@@ -390,6 +397,62 @@ impl Ctx<'_> {
     }
 }
 
+/// Fetch the page's scripts without following redirects and name those not served as
+/// JavaScript: the usual sign of static files not collected (InvenTree answers a missing static
+/// file with a redirect to `/web`, which the browser then refuses as a module script).
+pub async fn diagnose_scripts(urls: &[String]) -> Vec<String> {
+    let Ok(http) = reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(10))
+        .build()
+    else {
+        return Vec::new();
+    };
+    let mut bad = Vec::new();
+    for url in urls.iter().take(6) {
+        let verdict = match http.get(url).send().await {
+            Err(e) => Some(format!("{url} ({e})")),
+            Ok(resp) => {
+                let status = resp.status();
+                let ctype = resp
+                    .headers()
+                    .get(reqwest::header::CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_string();
+                let location = resp
+                    .headers()
+                    .get(reqwest::header::LOCATION)
+                    .and_then(|v| v.to_str().ok())
+                    .map(|l| format!(" to {l}"))
+                    .unwrap_or_default();
+                script_problem(status.as_u16(), &ctype)
+                    .map(|p| format!("{} ({p}{location})", path_of(url)))
+            }
+        };
+        bad.extend(verdict);
+    }
+    bad
+}
+
+/// Why a script response is not a script, or `None` when it is one.
+pub fn script_problem(status: u16, content_type: &str) -> Option<String> {
+    if status != 200 {
+        Some(format!("HTTP {status}"))
+    } else if !content_type.contains("javascript") {
+        Some(format!("served as {content_type:?}"))
+    } else {
+        None
+    }
+}
+
+fn path_of(url: &str) -> String {
+    Url::parse(url)
+        .map(|u| u.path().to_string())
+        .unwrap_or_else(|_| url.to_string())
+}
+
 /// Save a screenshot of the current page as `dir/name`; a failure to do so is returned as text
 /// for the report, never as a failed step.
 pub async fn screenshot(session: &Session, dir: &Path, name: &str) -> Result<String, String> {
@@ -399,4 +462,23 @@ pub async fn screenshot(session: &Session, dir: &Path, name: &str) -> Result<Str
         .map_err(|e| format!("no screenshot: {e:#}"))?;
     std::fs::write(dir.join(name), png).map_err(|e| format!("writing screenshot {name}: {e}"))?;
     Ok(name.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_redirected_or_html_script_is_a_problem() {
+        assert_eq!(script_problem(302, "text/html"), Some("HTTP 302".into()));
+        assert_eq!(
+            script_problem(200, "text/html; charset=utf-8"),
+            Some("served as \"text/html; charset=utf-8\"".into())
+        );
+        assert_eq!(
+            script_problem(200, "text/javascript; charset=\"utf-8\""),
+            None
+        );
+        assert_eq!(script_problem(200, "application/javascript"), None);
+    }
 }
