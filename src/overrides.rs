@@ -26,6 +26,8 @@ use serde::Deserialize;
 pub const ENV_OVERRIDE_PREFIX: &str = "INVENTREE_HARNESS_OVERRIDE_";
 pub const ENV_INVENTREE_SRC: &str = "INVENTREE_HARNESS_SRC";
 pub const ENV_PYTHON: &str = "INVENTREE_HARNESS_PYTHON";
+/// The InvenTree tree with a built frontend, for the browser tier (`[browser] inventree_src`).
+pub const ENV_UI_SRC: &str = "INVENTREE_HARNESS_UI_SRC";
 
 /// Where a setting came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,6 +91,16 @@ pub struct ConfigFile {
     pub inputs: BTreeMap<String, String>,
     #[serde(default)]
     pub host: HostSection,
+    #[serde(default)]
+    pub browser: BrowserSection,
+}
+
+/// `[browser]`: the browser tier's own source tree, one whose frontend is built
+/// (`scripts/build-frontend`); defaults to the host tier's tree.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BrowserSection {
+    pub inventree_src: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -106,6 +118,8 @@ pub struct Overrides {
     pub inputs: BTreeMap<String, Sourced<String>>,
     pub inventree_src: Option<Sourced<PathBuf>>,
     pub python: Option<Sourced<PathBuf>>,
+    /// The browser tier's InvenTree tree (with a built frontend); env or `[browser]` only.
+    pub ui_src: Option<Sourced<PathBuf>>,
     /// The config file location considered, and whether it existed.
     pub config_file: Option<(PathBuf, bool)>,
 }
@@ -179,6 +193,10 @@ impl Overrides {
                     value,
                     source: source.clone(),
                 });
+                resolved.ui_src = file.browser.inventree_src.map(|value| Sourced {
+                    value,
+                    source: source.clone(),
+                });
             } else if flags.config.is_some() {
                 bail!("config file {} does not exist", path.display());
             }
@@ -215,6 +233,12 @@ impl Overrides {
             resolved.python = Some(Sourced {
                 value: PathBuf::from(value),
                 source: Source::Env(ENV_PYTHON.into()),
+            });
+        }
+        if let Some(value) = env(ENV_UI_SRC).filter(|v| !v.is_empty()) {
+            resolved.ui_src = Some(Sourced {
+                value: PathBuf::from(value),
+                source: Source::Env(ENV_UI_SRC.into()),
             });
         }
 
@@ -291,6 +315,14 @@ impl Overrides {
                 None => lines.push(format!("host {label}: not set")),
             }
         }
+        match &self.ui_src {
+            Some(v) => lines.push(format!(
+                "browser inventree_src = {} (from {})",
+                v.value.display(),
+                v.source
+            )),
+            None => lines.push("browser inventree_src: not set (the host tree is used)".into()),
+        }
         lines
     }
 }
@@ -338,6 +370,28 @@ mod tests {
         assert_eq!(o.inventree_src.unwrap().value, PathBuf::from("/src"));
         assert_eq!(o.python.unwrap().value, PathBuf::from("/py"));
         assert_eq!(o.config_file, Some((path, true)));
+    }
+
+    #[test]
+    fn browser_tree_comes_from_its_own_section_and_its_env_var_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write_config(
+            dir.path(),
+            "[host]\ninventree_src = \"/src\"\n[browser]\ninventree_src = \"/src-ui\"\n",
+        );
+        let o = Overrides::resolve_with(&FlagOverrides::default(), &[], &env_with_xdg(dir.path()))
+            .unwrap();
+        let ui = o.ui_src.unwrap();
+        assert_eq!(ui.value, PathBuf::from("/src-ui"));
+        assert_eq!(ui.source, Source::ConfigFile(path));
+        assert_eq!(o.inventree_src.unwrap().value, PathBuf::from("/src"));
+
+        let mut env = env_with_xdg(dir.path());
+        env.push((ENV_UI_SRC.into(), "/env-ui".into()));
+        let o = Overrides::resolve_with(&FlagOverrides::default(), &[], &env).unwrap();
+        let ui = o.ui_src.unwrap();
+        assert_eq!(ui.value, PathBuf::from("/env-ui"));
+        assert_eq!(ui.source, Source::Env(ENV_UI_SRC.into()));
     }
 
     #[test]
