@@ -336,7 +336,35 @@ pub async fn run(ctx: &Context, opts: &BumpOptions) -> Result<BumpOutcome> {
                     );
                     c.version
                 }
-                Err(e) => bail!("cannot resolve the latest release: {e:#}"),
+                Err(e) => {
+                    // Still a report: the nightly job publishes what broke.
+                    steps.push(
+                        "resolve",
+                        t,
+                        Outcome::Failed,
+                        format!(
+                            "cannot resolve the latest release: {}",
+                            first_line(&format!("{e:#}"))
+                        ),
+                        format!("{e:#}"),
+                    );
+                    let from = PinFile::load(&ctx.flake_dir)
+                        .map(|p| p.pin.version)
+                        .unwrap_or_else(|_| "unpinned".into());
+                    let report = BumpReport {
+                        from,
+                        to: "unknown".into(),
+                        change: super::version::Change::Same,
+                        dry_run: opts.dry_run,
+                        started_at: utc_timestamp(started_at),
+                        workspace: ctx.flake_dir.display().to_string(),
+                        pin: Vec::new(),
+                        lock: None,
+                        steps: steps.0,
+                    };
+                    write_report(&report_dir, &report)?;
+                    return Ok(BumpOutcome { report, report_dir });
+                }
             }
         }
     };
@@ -615,11 +643,16 @@ pub async fn run(ctx: &Context, opts: &BumpOptions) -> Result<BumpOutcome> {
         lock,
         steps: steps.0,
     };
+    write_report(&report_dir, &report)?;
+    Ok(BumpOutcome { report, report_dir })
+}
+
+fn write_report(report_dir: &Path, report: &BumpReport) -> Result<()> {
     std::fs::write(report_dir.join("report.md"), report.to_markdown())
         .with_context(|| format!("writing the report to {}", report_dir.display()))?;
     std::fs::write(report_dir.join("report.json"), report.to_json())
         .with_context(|| format!("writing the report to {}", report_dir.display()))?;
-    Ok(BumpOutcome { report, report_dir })
+    Ok(())
 }
 
 fn lock_summary(diff: &LockDiff, requirements: &Path) -> String {
