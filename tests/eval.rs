@@ -1,0 +1,143 @@
+//! The eval tier: every fixture evaluated in a real NixOS system, in ONE nix process shared by the
+//! tests below. Skips (passing, naming the missing prerequisite) without Nix or the flake inputs.
+//!
+//! Snapshots live in `snapshots/`; after an intended change run `cargo insta test --review` (or
+//! `INSTA_UPDATE=always cargo test --test eval` and review the diff with git).
+
+use std::{
+    panic::{catch_unwind, AssertUnwindSafe},
+    sync::OnceLock,
+};
+
+use inventree_harness::{
+    context::Context,
+    eval::{
+        self, fixtures::Kind, instantiate, run_suite, security, snapshot::snapshot_text, Suite,
+    },
+    require,
+    tiers::{Skip, Tier},
+};
+
+/// The suite, evaluated once for all tests of this file.
+fn suite() -> Result<&'static Suite, Skip> {
+    static SUITE: OnceLock<Result<Suite, Skip>> = OnceLock::new();
+    SUITE
+        .get_or_init(|| {
+            let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+            runtime.block_on(async {
+                let ctx = Context::for_tests().expect("harness context");
+                let env = eval::eval_prerequisites(&ctx).await?;
+                match run_suite(&ctx, &env, false).await {
+                    Ok(suite) => {
+                        eprintln!(
+                            "eval tier: {} fixtures in {} nix process(es), {:.1}s",
+                            suite.fixtures.len(),
+                            suite.batch.processes,
+                            suite.batch.elapsed.as_secs_f64()
+                        );
+                        Ok(suite)
+                    }
+                    // Prerequisites were present, so this is a failure, not a skip.
+                    Err(err) => panic!("evaluating the fixtures failed: {err:#}"),
+                }
+            })
+        })
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+#[test]
+fn there_are_enough_fixtures_to_cover_the_option_space() {
+    let ctx = Context::for_tests().unwrap();
+    let all = eval::fixtures::discover(&eval::fixtures_dir(&ctx)).unwrap();
+    let valid = all.iter().filter(|f| f.kind == Kind::Valid).count();
+    let invalid = all.len() - valid;
+    assert!(valid >= 12, "only {valid} valid fixtures");
+    assert!(invalid >= 20, "only {invalid} invalid fixtures");
+}
+
+#[test]
+fn valid_fixtures_evaluate_without_errors() {
+    let suite = require!(suite());
+    let problems = suite.valid_problems();
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn invalid_fixtures_raise_their_messages() {
+    let suite = require!(suite());
+    let problems = suite.invalid_problems();
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn valid_fixtures_match_their_snapshots() {
+    let suite = require!(suite());
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path("../snapshots");
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
+    let mut mismatched = Vec::new();
+    settings.bind(|| {
+        for (fixture, inspection) in suite.pairs().filter(|(f, _)| f.kind == Kind::Valid) {
+            let name = format!("eval__{}", fixture.snapshot_name());
+            let text = snapshot_text(inspection);
+            // Check every fixture, not just up to the first mismatch.
+            if catch_unwind(AssertUnwindSafe(|| insta::assert_snapshot!(name, text))).is_err() {
+                mismatched.push(fixture.name.clone());
+            }
+        }
+    });
+    assert!(
+        mismatched.is_empty(),
+        "snapshots differ for {mismatched:?}; review with `cargo insta review`"
+    );
+}
+
+#[test]
+fn secret_scan_finds_nothing() {
+    let suite = require!(suite());
+    assert!(
+        suite.secret_findings.is_empty(),
+        "{}",
+        suite.secret_findings.join("\n")
+    );
+}
+
+#[test]
+fn every_service_unit_scores_at_most_1_5() {
+    let suite = require!(suite());
+    if !security::available() {
+        inventree_harness::tiers::report_skip(&Skip::new(
+            Tier::Eval,
+            "systemd-analyze not on PATH: unit hardening not scored",
+        ));
+        return;
+    }
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (scored, problems) = runtime
+        .block_on(eval::hardening_problems(suite))
+        .unwrap()
+        .expect("systemd-analyze is available");
+    assert!(scored > 0, "no unit was scored");
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[tokio::test]
+async fn every_package_and_check_instantiates() {
+    let ctx = Context::for_tests().unwrap();
+    let _env = require!(eval::eval_prerequisites(&ctx).await);
+    let all = instantiate::instantiate_all(&ctx)
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    for (set, paths) in &all {
+        eprintln!("{set}: {} instantiated", paths.len());
+        for (name, drv) in paths {
+            assert!(
+                drv.starts_with("/nix/store/") && drv.ends_with(".drv"),
+                "{set}.{name}: {drv}"
+            );
+        }
+    }
+    assert!(!all["packages"].is_empty(), "the flake has no packages");
+}
