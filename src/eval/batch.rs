@@ -17,6 +17,11 @@ use super::{
 };
 use crate::{context::Context, nix::NixError};
 
+/// After this many fixtures in a row failed alone with the very same message, the cause is
+/// common to all (the module or the packages, not the fixtures): the remaining failing fixtures
+/// are reported with that message without a process each.
+pub const SAME_FAILURE_LIMIT: usize = 3;
+
 /// The helper expression, embedded so the binary works from any directory.
 pub const INSPECT_NIX: &str = include_str!("inspect.nix");
 
@@ -82,6 +87,8 @@ pub async fn inspect(
     };
 
     let mut inspections = Vec::with_capacity(targets.len());
+    // (message, how many fixtures in a row failed alone with it)
+    let mut repeated: Option<(String, usize)> = None;
     for (index, target) in targets.iter().enumerate() {
         let raw = raw.as_ref().and_then(|all| all.get(index));
         if let Some(raw) = raw {
@@ -96,6 +103,19 @@ pub async fn inspect(
                 inspections.push(Inspection {
                     name: target.name.clone(),
                     outcome,
+                });
+                continue;
+            }
+        }
+        if let Some((message, count)) = &repeated {
+            if *count >= SAME_FAILURE_LIMIT {
+                inspections.push(Inspection {
+                    name: target.name.clone(),
+                    outcome: Outcome::Failed {
+                        message: format!(
+                            "{message}\n(not re-evaluated alone: the previous {count} failing fixtures all failed with this message)"
+                        ),
+                    },
                 });
                 continue;
             }
@@ -129,6 +149,13 @@ pub async fn inspect(
                 _ => Outcome::Failed { message },
             },
             Err(err) => return Err(err).context(format!("evaluating {}", target.name)),
+        };
+        repeated = match (&outcome, repeated.take()) {
+            (Outcome::Failed { message }, Some((last, count))) if *message == last => {
+                Some((last, count + 1))
+            }
+            (Outcome::Failed { message }, _) => Some((message.clone(), 1)),
+            _ => None,
         };
         inspections.push(Inspection {
             name: target.name.clone(),
