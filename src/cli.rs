@@ -200,6 +200,10 @@ pub struct BenchEvalArgs {
     /// Skip the one-process-per-fixture measurement (the slow one).
     #[arg(long)]
     pub skip_per_fixture: bool,
+
+    /// Time only the first N fixtures one process each, and extrapolate to all (default: all).
+    #[arg(long, value_name = "N")]
+    pub per_fixture_sample: Option<usize>,
 }
 
 #[derive(Debug, Args)]
