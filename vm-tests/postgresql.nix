@@ -66,10 +66,12 @@
           wait_for_inventree(machine)
           setup_log = last_setup_log(machine)
           machine.log(setup_log)
-          # One line per declared user (docs/ARCHITECTURE.md); each must say it is unchanged.
+          # One line per declared user, `user NAME: OUTCOME` (docs/ARCHITECTURE.md).
           for user in ["admin", "staff", "reader"]:
-              lines = [line for line in setup_log.splitlines() if re.search(rf"\b{user}\b", line)]
-              assert lines and all("unchanged" in line for line in lines), f"{user} changed on re-run:\n{setup_log}"
+              lines = [line for line in setup_log.splitlines() if f"user {user}: " in line]
+              assert lines and all(line.endswith(f"user {user}: unchanged") for line in lines), (
+                  f"{user} changed on re-run:\n{setup_log}"
+              )
           assert_setup_did_not_migrate(machine)
           users = api(machine, token, "GET", "/api/user/")
           users = users.get("results", users) if isinstance(users, dict) else users
