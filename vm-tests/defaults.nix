@@ -25,7 +25,8 @@
 
       with subtest("the SQLite database and the config live in the data dir"):
           machine.succeed("test -s ${cfg.dataDir}/config.yaml")
-          machine.succeed("find ${cfg.dataDir} -maxdepth 2 -name '*.sqlite3' | grep -q .")
+          machine.succeed("test -s ${cfg.database.name}")
+          assert "${cfg.database.name}".startswith("${cfg.dataDir}/"), "SQLite file outside dataDir"
 
       with subtest("the declared admin is a superuser"):
           token = api_token(machine)
