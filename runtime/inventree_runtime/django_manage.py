@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Mapping, Sequence
 
 from .environment import Source, child_env
@@ -111,6 +112,8 @@ MIGRATION_STEPS = (
 )
 
 
-def migrate(source: Source, env: Mapping[str, str] | None = None) -> None:
+def migrate(source: Source, env: Mapping[str, str] | None = None, report=lambda line: None) -> None:
     for step in MIGRATION_STEPS:
+        began = time.monotonic()
         run_manage(source, [*step, "-v", "1"], env)
+        report(f"migrations: {step[0]} took {time.monotonic() - began:.1f} s")

@@ -134,7 +134,7 @@ def run(env: MutableMapping[str, str], report: Callable[[str], None] = print) ->
     if decision.migrate:
         report(f"migrations: running ({decision.reason})")
         began = time.monotonic()
-        django_manage.migrate(paths.source, env)
+        django_manage.migrate(paths.source, env, report)
         report(f"migrations: done in {time.monotonic() - began:.1f} s")
     else:
         report(f"migrations: skipped ({decision.reason})")
