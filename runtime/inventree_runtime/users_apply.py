@@ -52,6 +52,20 @@ def setup_django() -> None:
     django.setup()
 
 
+CHECK_MIGRATIONS_FLAG = "--check-migrations"
+# Exit status of `--check-migrations` when migrations are unapplied (nothing was changed).
+PENDING_STATUS = 3
+
+
+def unapplied_migrations() -> int:
+    """Number of migrations Django would apply (what `migrate --check` tests)."""
+    from django.db import DEFAULT_DB_ALIAS, connections
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connections[DEFAULT_DB_ALIAS])
+    return len(executor.migration_plan(executor.loader.graph.leaf_nodes()))
+
+
 # SQLite: while the server and the worker run (refresh-users), a write can meet
 # "database is locked"; the whole transaction is rolled back, so retrying is safe.
 LOCKED_ATTEMPTS = 8
@@ -82,8 +96,14 @@ def apply_with_retry(apply) -> list[str]:
     return []
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
     setup_django()
+    if CHECK_MIGRATIONS_FLAG in argv:
+        pending = unapplied_migrations()
+        if pending:
+            print(f"migrations: {pending} unapplied; users not applied yet", flush=True)
+            sys.exit(PENDING_STATUS)
 
     try:
         declaration = users.load_declaration(Path(os.environ["INVENTREE_USERS_FILE"]))

@@ -39,10 +39,13 @@ class SetupTestCase(TempDirTestCase):
         patcher.start()
         self.addCleanup(patcher.stop)
 
-    def record_module(self, source, module, env):
+    def record_module(self, source, module, env, args=(), ok_statuses=(0,)):
+        """The users program: pending migrations (FAKE_PENDING=1) answer its check with status 3."""
         self.assertEqual(env["INVENTREE_USERS_FILE"], str(self.tmp / "store/users.json"))
         with open(self.log, "a") as log:
-            log.write(json.dumps([module]) + "\n")
+            log.write(json.dumps([module, *args]) + "\n")
+        pending = "--check-migrations" in args and env.get("FAKE_PENDING") == "1"
+        return mock.Mock(returncode=3 if pending else 0)
 
     def run_setup(self):
         self.lines = []
@@ -75,31 +78,46 @@ class FirstSetupTest(SetupTestCase):
 
 
 class SecondSetupTest(SetupTestCase):
-    def test_second_run_only_checks_migrations_and_users_and_writes_nothing(self):
+    def test_second_run_starts_only_the_users_program_which_checks_migrations(self):
         self.run_setup()
         before = tree(self.data)
         commands = self.commands_of_run()
-        self.assertEqual([c[:2] for c in commands], [["migrate", "--check"], ["inventree_runtime.users_apply"]])
+        self.assertEqual(commands, [["inventree_runtime.users_apply", "--check-migrations"]])
         self.assertEqual(tree(self.data), before)
-        self.assertIn("migrations: skipped (state unchanged and no unapplied migrations)", self.lines)
 
-    def test_pending_migrations_are_applied_even_when_the_state_is_unchanged(self):
+    def test_pending_migrations_found_by_the_users_step_are_applied_then_users_applied(self):
         self.run_setup()
         self.env["FAKE_PENDING"] = "1"
         commands = self.commands_of_run()
-        self.assertIn(["runmigrations", "-v", "1"], commands)
+        self.assertEqual(commands[0], ["inventree_runtime.users_apply", "--check-migrations"])
+        self.assertIn(["migrate", "--run-syncdb", "--noinput", "-v", "1"], commands)
+        self.assertEqual(commands[-1], ["inventree_runtime.users_apply"])
+        self.assertIn("migrations: running (unapplied migrations in the database)", self.lines)
+
+    def test_without_users_the_second_run_checks_migrations_with_django(self):
+        self.write("store/users.json", '{"users": {}}')
+        self.run_setup()
+        commands = self.commands_of_run()
+        self.assertEqual([c[:2] for c in commands], [["migrate", "--check"]])
+        self.assertIn("migrations: skipped (state unchanged and no unapplied migrations)", self.lines)
+
+    def test_without_users_pending_migrations_are_applied(self):
+        self.write("store/users.json", '{"users": {}}')
+        self.run_setup()
+        self.env["FAKE_PENDING"] = "1"
+        self.assertIn(["migrate", "--run-syncdb", "--noinput", "-v", "1"], self.commands_of_run())
 
     def test_changed_config_reinstalls_and_migrates(self):
         self.run_setup()
         self.write("store/config.json", json.dumps({**self.config, "debug": True}))
         commands = self.commands_of_run()
         self.assertEqual(json.loads((self.data / "config.yaml").read_text())["debug"], True)
-        self.assertIn(["runmigrations", "-v", "1"], commands)
+        self.assertIn(["migrate", "--run-syncdb", "--noinput", "-v", "1"], commands)
         self.assertIn("migrations: running (changed: config_sha256)", self.lines)
 
     def test_failed_migration_leaves_the_state_unrecorded_so_the_next_run_retries(self):
-        self.env["FAKE_FAIL_runmigrations"] = "1"
-        with self.assertRaisesRegex(RuntimeFailure, "manage.py runmigrations -v 1` failed with status 1"):
+        self.env["FAKE_FAIL_migrate"] = "1"
+        with self.assertRaisesRegex(RuntimeFailure, "manage.py migrate --run-syncdb --noinput -v 1` failed with status 1"):
             self.run_setup()
         self.assertFalse((self.data / ".setup-state.json").exists())
 
