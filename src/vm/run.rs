@@ -128,7 +128,19 @@ async fn run_one(
         .await;
     let seconds = started.elapsed().as_secs_f64();
     let (status, failure, log) = match outcome {
-        Ok(output) => (ScenarioStatus::Passed, None, output.stderr),
+        Ok(output) if !subtests(&output.stderr).is_empty() => {
+            (ScenarioStatus::Passed, None, output.stderr)
+        }
+        // Already built earlier (nothing ran now): the log is the one nix kept from that run.
+        Ok(output) => {
+            let stored = stored_log(ctx, system, name).await.unwrap_or_default();
+            let log = if stored.is_empty() {
+                output.stderr
+            } else {
+                stored
+            };
+            (ScenarioStatus::Passed, None, log)
+        }
         Err(err) => {
             let status = if matches!(err, NixError::Timeout { .. }) {
                 ScenarioStatus::TimedOut
