@@ -33,11 +33,9 @@ def wait_for_inventree(machine: BaseMachine, url: str = DEFAULT_URL, timeout: in
     machine.wait_until_succeeds(f"curl -fsS -o /dev/null {q(url + '/api/')}", timeout=timeout)
 
 
-def probe_command(url: str, user: str, password_file: str) -> str:
-    return (
-        f"INVENTREE_API_USERNAME={q(user)} INVENTREE_API_PASSWORD={password_of(password_file)} "
-        f"{q(HARNESS)} probe --json {q(url)}"
-    )
+def probe_command(url: str, user: str, password_file: str, extra: list[str] | None = None) -> str:
+    args = ["--json", "--user", user, "--password-file", password_file, *(extra or []), url]
+    return f"{q(HARNESS)} probe " + " ".join(q(a) for a in args)
 
 
 def probe(
@@ -45,12 +43,14 @@ def probe(
     url: str = DEFAULT_URL,
     user: str = ADMIN_USER,
     password_file: str = ADMIN_PASSWORD_FILE,
+    extra: list[str] | None = None,
 ) -> tuple[int, Any]:
     """Run the harness probe in the VM: (exit status, its JSON report).
 
-    Exit status: 0 healthy, 1 unhealthy, 2 unreachable (see docs/probe.md).
+    Exit status: 0 healthy, 1 unhealthy, 2 unreachable (docs/probe.md). `extra` are further probe
+    flags, e.g. ["--expect-version", "1.3.5"] or ["--task-timeout", "8"].
     """
-    status, output = machine.execute(probe_command(url, user, password_file))
+    status, output = machine.execute(probe_command(url, user, password_file, extra))
     try:
         report: Any = json.loads(output)
     except json.JSONDecodeError:
@@ -65,10 +65,11 @@ def assert_healthy(
     user: str = ADMIN_USER,
     password_file: str = ADMIN_PASSWORD_FILE,
     timeout: int = 300,
+    extra: list[str] | None = None,
 ) -> Any:
     """Wait (bounded) until the probe says healthy, and return its report."""
-    machine.wait_until_succeeds(probe_command(url, user, password_file), timeout=timeout)
-    status, report = probe(machine, url, user, password_file)
+    machine.wait_until_succeeds(probe_command(url, user, password_file, extra), timeout=timeout)
+    status, report = probe(machine, url, user, password_file, extra)
     assert status == 0, f"probe turned unhealthy again (exit {status}): {report}"
     return report
 

@@ -19,8 +19,8 @@
               after = unit_property(machine, unit, "After")
               assert "inventree-setup.service" in after, f"{unit} is not ordered after setup: {after}"
 
-      with subtest("the probe finds the API, the declared admin and a working worker"):
-          report = assert_healthy(machine)
+      with subtest("the probe finds the pinned InvenTree, the declared admin and a working worker"):
+          report = assert_healthy(machine, extra=["--expect-version", "${cfg.packages.version}"])
           machine.log(json.dumps(report, indent=2))
 
       with subtest("the SQLite database and the config live in the data dir"):

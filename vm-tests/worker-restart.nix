@@ -1,12 +1,12 @@
-# The worker is killed: systemd restarts it (Restart=on-failure), work queued while it was dead
-# completes afterwards, and the probe - which judges the worker by doing work, never by the
-# `worker_running` flag - is healthy again.
+# The worker is killed: the probe - which judges the worker by doing work, never by the
+# `worker_running` flag - reports it dead; systemd restarts it (Restart=on-failure); work queued
+# while it was dead completes afterwards, and the probe is healthy again.
 { lib, inventree, ... }:
 {
   nodes.machine = {
     # Widen the window between the kill and the restart so the test can queue work while no worker
     # runs; everything else about the unit stays as the module made it.
-    systemd.services.inventree-cluster.serviceConfig.RestartSec = lib.mkForce "20s";
+    systemd.services.inventree-cluster.serviceConfig.RestartSec = lib.mkForce "45s";
   };
 
   testScript = inventree.testScript ''
@@ -33,6 +33,15 @@
         time.sleep(5)
         state = task_state(machine, token, queued)
         assert not state.get("complete"), f"task completed with no worker running: {state}"
+
+    with subtest("the probe says the worker is dead, although /api/ may still claim it runs"):
+        status, report = probe(machine, extra=["--task-timeout", "8"])
+        assert status == 1, f"probe exit {status} with the worker dead: {report}"
+        outcome = report.get("worker", {}).get("outcome")
+        assert outcome in ("not_completed", "no_worker"), f"worker outcome {outcome!r}: {report}"
+        assert unit_property(machine, "inventree-cluster.service", "SubState") == "auto-restart", (
+            "the worker came back before the probe finished; widen RestartSec"
+        )
 
     with subtest("systemd restarts the worker and the queued task completes"):
         machine.wait_for_unit("inventree-cluster.service", timeout=120)
