@@ -135,7 +135,7 @@ pub struct BumpArgs {
     pub latest: bool,
 
     /// Read the release feed from this file (a saved API answer) instead of GitHub.
-    #[arg(long, value_name = "FILE", requires = "latest")]
+    #[arg(long, value_name = "FILE")]
     pub feed: Option<PathBuf>,
 
     /// Work in a copy of the checkout (target/bump-runs/<time>/workspace); the checkout is untouched.

@@ -209,3 +209,51 @@ async fn a_dry_run_regenerates_the_lock_in_a_copy_and_writes_a_report() {
     assert_eq!(json["dry_run"], true);
     assert_eq!(json["to"], pinned.as_str());
 }
+
+fn harness(args: &[&str]) -> std::process::Output {
+    assert_cmd::Command::cargo_bin("inventree-harness")
+        .unwrap()
+        .args(args)
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn bump_needs_a_version_or_latest() {
+    let out = harness(&["bump", "--dry-run"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("VERSION"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn bump_refuses_a_version_that_is_not_a_release() {
+    let out = harness(&["bump", "1.3", "--dry-run", "--no-tiers"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("MAJOR.MINOR.PATCH"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn a_recorded_feed_is_only_read_for_latest() {
+    let feed = data("releases.json");
+    // --dry-run --no-tiers: were the check ever to let it through, nothing in the checkout moves.
+    let out = harness(&[
+        "bump",
+        "1.3.5",
+        "--dry-run",
+        "--no-tiers",
+        "--feed",
+        feed.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--feed"),
+        "{out:?}"
+    );
+}

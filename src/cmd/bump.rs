@@ -11,6 +11,9 @@ use crate::cmd::EXIT_FAILED;
 use crate::context::Context;
 
 pub async fn run(ctx: &Context, args: BumpArgs) -> anyhow::Result<ExitCode> {
+    if args.feed.is_some() && !args.latest {
+        anyhow::bail!("--feed is the release feed of --latest; with a VERSION it has no use");
+    }
     ctx.print_overrides();
     let target = match (&args.version, args.latest) {
         (Some(v), false) => Target::Version(v.parse().with_context(|| format!("bump {v}"))?),
