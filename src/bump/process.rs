@@ -32,7 +32,9 @@ pub async fn run(argv: &[String], dir: &Path, timeout: Duration) -> Result<Proce
         .kill_on_drop(true)
         .spawn()
         .map_err(|e| format!("could not run `{shown}`: {e}"))?;
-    let pgid = child.id().map(|id| id as i32);
+    // Killed when this function returns or its future is dropped (timeout, Ctrl-C): the program
+    // and everything it started (lock-python-deps starts uv).
+    let group = GroupGuard(child.id().map(|id| id as i32));
     let mut out = child.stdout.take();
     let mut err = child.stderr.take();
     let stdout_task = tokio::spawn(async move {
@@ -49,19 +51,11 @@ pub async fn run(argv: &[String], dir: &Path, timeout: Duration) -> Result<Proce
         }
         buf
     });
-    let kill_group = || {
-        if let Some(pgid) = pgid {
-            let _ = nix::sys::signal::killpg(
-                nix::unistd::Pid::from_raw(pgid),
-                nix::sys::signal::Signal::SIGKILL,
-            );
-        }
-    };
     let status = match tokio::time::timeout(timeout, child.wait()).await {
         Ok(Ok(status)) => status,
         Ok(Err(e)) => return Err(format!("waiting for `{shown}`: {e}")),
         Err(_) => {
-            kill_group();
+            drop(group);
             let _ = child.wait().await;
             return Err(format!(
                 "`{shown}` timed out after {}s; its process group was killed",
@@ -69,13 +63,26 @@ pub async fn run(argv: &[String], dir: &Path, timeout: Duration) -> Result<Proce
             ));
         }
     };
-    kill_group();
+    drop(group);
     Ok(ProcessOutput {
         success: status.success(),
         status: status.to_string(),
         stdout: stdout_task.await.unwrap_or_default(),
         stderr: stderr_task.await.unwrap_or_default(),
     })
+}
+
+struct GroupGuard(Option<i32>);
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        if let Some(pgid) = self.0.take() {
+            let _ = nix::sys::signal::killpg(
+                nix::unistd::Pid::from_raw(pgid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+    }
 }
 
 #[cfg(test)]
@@ -104,5 +111,30 @@ mod tests {
             .unwrap_err();
         assert!(err.contains("timed out"), "{err}");
         assert!(started.elapsed() < Duration::from_secs(5));
+    }
+
+    #[tokio::test]
+    async fn a_dropped_run_kills_what_the_program_started() {
+        let dir = tempfile::tempdir().unwrap();
+        let pidfile = dir.path().join("pid");
+        let script = format!("sleep 30 & echo $! > {}; wait", pidfile.display());
+        let argv = ["sh".to_owned(), "-c".to_owned(), script];
+        let dropped = tokio::time::timeout(
+            Duration::from_millis(500),
+            run(&argv, dir.path(), Duration::from_secs(60)),
+        )
+        .await;
+        assert!(dropped.is_err(), "the run was still going when dropped");
+        let pid: i32 = std::fs::read_to_string(&pidfile)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let alive = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok()
+            && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .map(|s| s.contains(") Z "))
+                .unwrap_or(true);
+        assert!(!alive, "the background sleep {pid} survived");
     }
 }

@@ -9,6 +9,7 @@ use crate::bump::run::{run as run_bump, BumpOptions, Target};
 use crate::cli::BumpArgs;
 use crate::cmd::EXIT_FAILED;
 use crate::context::Context;
+use crate::vm::interrupt::{until_interrupted, EXIT_INTERRUPTED};
 
 pub async fn run(ctx: &Context, args: BumpArgs) -> anyhow::Result<ExitCode> {
     if args.feed.is_some() && !args.latest {
@@ -28,7 +29,11 @@ pub async fn run(ctx: &Context, args: BumpArgs) -> anyhow::Result<ExitCode> {
         interpreter: args.interpreter,
         tiers: !args.no_tiers,
     };
-    let outcome = run_bump(ctx, &opts).await?;
+    let Some(outcome) = until_interrupted(run_bump(ctx, &opts)).await else {
+        eprintln!("interrupted: the bump was stopped (running commands' process groups killed)");
+        return Ok(ExitCode::from(EXIT_INTERRUPTED));
+    };
+    let outcome = outcome?;
     print!("{}", outcome.report.to_markdown());
     println!(
         "\nreport: {0}/report.md, {0}/report.json",

@@ -6,6 +6,7 @@ use std::time::Duration;
 use crate::cli::VmArgs;
 use crate::cmd::{EXIT_ERROR, EXIT_FAILED};
 use crate::context::Context;
+use crate::vm::interrupt::{until_interrupted, EXIT_INTERRUPTED};
 use crate::vm::report::ScenarioStatus;
 use crate::vm::run::{interactive, run as run_scenarios, scenarios_of, VmOptions};
 
@@ -30,7 +31,11 @@ pub async fn run(ctx: &Context, args: VmArgs) -> anyhow::Result<ExitCode> {
         timeout,
         runs_root: args.runs_dir,
     };
-    let report = run_scenarios(ctx, &opts).await?;
+    let Some(report) = until_interrupted(run_scenarios(ctx, &opts)).await else {
+        eprintln!("interrupted: the running VM test was stopped (its process group killed)");
+        return Ok(ExitCode::from(EXIT_INTERRUPTED));
+    };
+    let report = report?;
     if args.json {
         print!("{}", report.to_json());
     } else {

@@ -4,6 +4,7 @@
 pub mod build;
 pub mod command;
 pub mod instantiate;
+pub mod interrupt;
 pub mod log;
 pub mod prerequisites;
 pub mod report;
