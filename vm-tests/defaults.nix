@@ -34,7 +34,9 @@
           assert me["username"] == ADMIN_USER, me
           assert me.get("is_superuser"), f"{ADMIN_USER} is not a superuser: {me}"
 
-      with subtest("inventree-invoke runs as the service user with the service's config"):
+      with subtest("inventree-manage and inventree-invoke reach the service's config and database"):
+          applied = machine.succeed("inventree-manage showmigrations --plan | grep -c '\\[X\\]'")
+          assert int(applied.strip()) > 100, f"only {applied.strip()} migrations applied?"
           machine.succeed("inventree-invoke --list >&2")
 
       with subtest("no secret in unit files, config.yaml, unit environment or journal"):
