@@ -157,3 +157,25 @@ fn every_scenario_passes_in_a_vm() {
         );
     });
 }
+
+#[test]
+fn the_vm_test_helpers_pass_their_unit_tests() {
+    let Ok(python) = which::which("python3") else {
+        inventree_harness::tiers::report_skip(&Skip::new(
+            Tier::Unit,
+            "python3 not on PATH: vm-tests/test_common.py not run",
+        ));
+        return;
+    };
+    let ctx = Context::for_tests().unwrap();
+    let output = std::process::Command::new(python)
+        .args(["-m", "unittest", "-v", "vm-tests/test_common.py"])
+        .current_dir(&ctx.flake_dir)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "vm-tests/test_common.py failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
