@@ -1,11 +1,15 @@
 """Apply the declared users inside Django: `python -m inventree_runtime.users_apply`.
 
-Run in the backend directory as a program of its own, not through
-`manage.py shell`: InvenTree treats `shell` as a read-only command and then
-skips its post-save hooks, so a user created there has no profile and every
-API request of that user fails ("User has no profile"). Here Django is set up
-exactly as manage.py does, under an argv naming no management command, so
-InvenTree behaves as in the server.
+InvenTree decides how to start from sys.argv, and this program needs two of
+its modes in turn:
+- start-up as a migration-state reader (argv `showmigrations`): no ready()
+  hook touches the database, and InvenTree does not exit with INVE-W8 when
+  migrations are unapplied, so `--check-migrations` can look at the plan and
+  report them (exit 3) instead;
+- applying as a neutral program (no command in argv): InvenTree's post-save
+  hooks then run, so a new user gets its profile. Under `manage.py shell`,
+  which InvenTree treats as read-only, they do not, and every API request of
+  such a user fails with "User has no profile".
 
 Kept apart from `users` so that everything else imports without Django.
 Reads INVENTREE_USERS_FILE and the password credentials itself, so no
@@ -41,15 +45,23 @@ class DjangoUserStore:
         return list(self.model.objects.all())
 
 
+# The argv InvenTree sees while Django starts (see the module docstring).
+STARTUP_ARGV_COMMAND = "showmigrations"
+
+
 def setup_django() -> None:
-    """What InvenTree's manage.py does before running a command."""
+    """What InvenTree's manage.py does before running a command, as `showmigrations`."""
     backend_dir = os.getcwd()
     if backend_dir not in sys.path:
         sys.path.insert(0, backend_dir)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "InvenTree.settings")
     import django
 
+    program = sys.argv[0]
+    sys.argv = [program, STARTUP_ARGV_COMMAND]
     django.setup()
+    # From here on InvenTree's hooks see a program that writes (profiles are created).
+    sys.argv = [program]
 
 
 CHECK_MIGRATIONS_FLAG = "--check-migrations"
@@ -97,7 +109,7 @@ def apply_with_retry(apply) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    argv = sys.argv[1:] if argv is None else argv
+    argv = sys.argv[1:] if argv is None else list(argv)
     setup_django()
     if CHECK_MIGRATIONS_FLAG in argv:
         pending = unapplied_migrations()
