@@ -173,7 +173,14 @@ pub async fn inspect(
 /// The outcome of a fixture the batch evaluated completely; `None` when something was caught and
 /// the fixture must be re-evaluated alone.
 fn complete_outcome(raw: &RawInspection) -> Option<Outcome> {
-    if !raw.checks_ok || raw.render_ok == Some(false) {
+    if !raw.checks_ok {
+        // A type error inspect.nix could name is as good as nix's own message (same wording).
+        return raw
+            .diagnosis
+            .clone()
+            .map(|message| Outcome::Failed { message });
+    }
+    if raw.render_ok == Some(false) {
         return None;
     }
     Some(Outcome::Evaluated {

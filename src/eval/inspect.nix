@@ -348,6 +348,33 @@ let
         value = null;
       };
 
+  # Why a fixture's options do not evaluate, found without leaving the batch: the first option of
+  # `services.inventree` with a definition its type rejects, worded exactly as the module system
+  # words it (lib/modules.nix). `null` when the cause is elsewhere (then the harness re-evaluates
+  # the fixture alone for nix's own message).
+  diagnose =
+    sys:
+    let
+      options = lib.collect lib.isOption sys.options.services.inventree;
+      problem =
+        opt:
+        let
+          found = builtins.tryEval (
+            let
+              invalid = lib.filter (d: !(opt.type.check d.value)) opt.definitionsWithLocations;
+            in
+            if invalid == [ ] then
+              null
+            else
+              "A definition for option `${lib.showOption opt.loc}' is not of type `${opt.type.description}'. Definition values:${lib.options.showDefs invalid}"
+          );
+        in
+        if found.success then found.value else null;
+      problems = lib.filter (p: p != null) (map problem options);
+      result = builtins.tryEval (if problems == [ ] then null else builtins.head problems);
+    in
+    if result.success then result.value else null;
+
   inspect =
     fixture:
     let
@@ -364,6 +391,7 @@ let
     {
       inherit (fixture) name;
       checksOk = checks.ok;
+      diagnosis = if checks.ok then null else diagnose sys;
       failedAssertions = if checks.ok then checks.value.failedAssertions else null;
       warnings = if checks.ok then checks.value.warnings else null;
       renderOk = if rendered == null then null else rendered.ok;

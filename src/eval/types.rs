@@ -45,6 +45,9 @@ pub struct RawInspection {
     #[serde(rename = "failedAssertions")]
     pub failed_assertions: Option<Vec<String>>,
     pub warnings: Option<Vec<String>>,
+    /// When the checks failed: the type error found in the batch, worded as nix words it.
+    #[serde(default)]
+    pub diagnosis: Option<String>,
     #[serde(rename = "renderOk")]
     pub render_ok: Option<bool>,
     pub rendered: Option<Rendered>,
