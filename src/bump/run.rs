@@ -742,54 +742,47 @@ async fn run_tiers(ws: &Context, steps: &mut Steps, pin_changes: &mut Vec<FieldC
     outcome_step(steps, "vm", t, vm_outcome);
 }
 
-/// Instantiate every package and every check (run derivation and driver).
+/// Instantiate every package and every check (run derivation and driver): the same expressions
+/// as the eval tier (`eval::instantiate`) and the VM tests' (`vm::instantiate`).
 async fn instantiate_all(ws: &Context) -> TierOutcome {
     let Some(system) = vm::scenarios::current_system() else {
         return TierOutcome::Skipped {
             reason: "no Nix system for this host".into(),
         };
     };
-    let mut counts = Vec::new();
-    for (output, apply) in [
-        ("packages", "builtins.mapAttrs (_: p: p.drvPath)"),
-        (
-            "checks",
-            "builtins.mapAttrs (_: c: [ c.drvPath c.driver.drvPath ])",
-        ),
-    ] {
-        let result = ws
-            .nix_flake_command(["eval"])
-            .args([
-                "--json".to_owned(),
-                ws.installable(&format!("{output}.{system}")),
-                "--apply".to_owned(),
-                apply.to_owned(),
-            ])
-            .run()
-            .await;
-        match result {
-            Ok(out) => match serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(
-                &out.stdout,
-            ) {
-                Ok(v) => counts.push(format!("{} {output}", v.len())),
-                Err(e) => {
-                    return TierOutcome::Failed {
-                        details: format!("unexpected `nix eval` output for {output}: {e}"),
-                    }
-                }
-            },
-            Err(e) => {
-                return TierOutcome::Failed {
-                    details: format!("{output}: {e}"),
-                }
+    let packages = ws
+        .nix_flake_command(["eval"])
+        .args([
+            "--json".to_owned(),
+            ws.installable(&format!("packages.{system}")),
+            "--apply".to_owned(),
+            crate::eval::instantiate::DRV_PATHS_APPLY.to_owned(),
+        ])
+        .run()
+        .await
+        .map_err(|e| e.to_string())
+        .and_then(|out| {
+            serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&out.stdout)
+                .map_err(|e| format!("unexpected `nix eval` output: {e}"))
+        });
+    let packages = match packages {
+        Ok(p) => p.len(),
+        Err(e) => {
+            return TierOutcome::Failed {
+                details: format!("packages: {e}"),
             }
         }
-    }
-    TierOutcome::Passed {
-        summary: format!(
-            "{} instantiate (checks: run + driver)",
-            counts.join(" and ")
-        ),
+    };
+    match vm::instantiate::instantiate_checks(ws, system).await {
+        Ok(checks) => TierOutcome::Passed {
+            summary: format!(
+                "{packages} packages and {} checks (run + driver) instantiate",
+                checks.len()
+            ),
+        },
+        Err(e) => TierOutcome::Failed {
+            details: format!("checks: {e}"),
+        },
     }
 }
 
