@@ -580,7 +580,22 @@ pub async fn run(ctx: &Context, opts: &BumpOptions) -> Result<BumpOutcome> {
                     interpreter.display().to_string(),
                 ]);
             }
-            match process::run(&argv, &workspace, LOCK_TIMEOUT).await {
+            // Resolve from scratch: the lock is then a function of the requirements and the
+            // recorded exclude-newer alone, not of the previous lock. Put back if locking fails.
+            let lock_path = workspace.join("uv.lock");
+            let previous = std::fs::read(&lock_path).ok();
+            if previous.is_some() {
+                std::fs::remove_file(&lock_path)
+                    .with_context(|| format!("removing {} before locking", lock_path.display()))?;
+            }
+            let result = process::run(&argv, &workspace, LOCK_TIMEOUT).await;
+            if !matches!(&result, Ok(out) if out.success) {
+                if let Some(previous) = &previous {
+                    std::fs::write(&lock_path, previous)
+                        .with_context(|| format!("restoring {}", lock_path.display()))?;
+                }
+            }
+            match result {
                 Ok(out) if out.success => {
                     let after =
                         std::fs::read_to_string(workspace.join("uv.lock")).unwrap_or_default();
