@@ -112,7 +112,7 @@ impl Ctx<'_> {
         // Ready = all three usable, and the same elements on two polls in a row: the app
         // re-renders the form once its server settings arrive, and input typed into the first
         // rendering is lost.
-        let previous = std::cell::RefCell::new(None::<Vec<Element>>);
+        let previous = std::sync::Mutex::new(None::<Vec<Element>>);
         let waited = wait_for(deadline, "the login form", || async {
             let mut found = Vec::new();
             for css in [
@@ -123,13 +123,12 @@ impl Ctx<'_> {
                 match self.usable(css).await? {
                     Some(el) => found.push(el),
                     None => {
-                        previous.replace(None);
+                        set_previous(&previous, None);
                         return Ok(None);
                     }
                 }
             }
-            let stable = previous.borrow().as_ref() == Some(&found);
-            previous.replace(Some(found));
+            let stable = set_previous(&previous, Some(found.clone())).as_ref() == Some(&found);
             // And the app's start-up requests answered: a login that overtakes the app's own
             // "am I logged in?" check is undone when that check's 401 arrives.
             Ok((stable && self.pending_requests().await? == 0).then_some(()))
@@ -394,6 +393,14 @@ impl Ctx<'_> {
                 )
             }
         }
+    }
+}
+
+/// Replace the value behind `slot`, returning the old one (a poisoned lock counts as empty).
+fn set_previous<T>(slot: &std::sync::Mutex<Option<T>>, value: Option<T>) -> Option<T> {
+    match slot.lock() {
+        Ok(mut guard) => std::mem::replace(&mut *guard, value),
+        Err(_) => None,
     }
 }
 
