@@ -135,11 +135,12 @@ pub async fn run(opts: &CheckOptions) -> Result<Report> {
 
     // Housekeeping, whatever the verdict.
     if let Ok(lines) = session.browser_log().await {
-        let _ = std::fs::write(
-            opts.run_dir.join("browser-console.log"),
-            lines.join("\n") + "\n",
-        );
+        console.extend(lines);
     }
+    let _ = std::fs::write(
+        opts.run_dir.join("browser-console.log"),
+        console.join("\n") + "\n",
+    );
     if let Some((api, part)) = created {
         if opts.keep_part {
             report

@@ -92,6 +92,12 @@ if (!window.__harnessRequests) {
 }
 "#;
 
+/// `[requests seen, requests pending]` on this page (`[0, 0]` without the recorder).
+pub const REQUEST_ACTIVITY_JS: &str = r#"
+const rec = window.__harnessRequests || [];
+return [rec.length, rec.filter((r) => r.status === null).length];
+"#;
+
 /// How many recorded requests are still waiting for their answer (`null` when the recorder is
 /// not installed on this page).
 pub const PENDING_REQUESTS_JS: &str = r#"

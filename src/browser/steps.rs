@@ -71,6 +71,18 @@ impl Ctx<'_> {
         }
     }
 
+    /// (requests seen, requests pending) on this page; (0, 0) without the recorder.
+    async fn request_activity(&self) -> Result<(u64, u64)> {
+        let v = self
+            .session
+            .execute(page::REQUEST_ACTIVITY_JS, vec![])
+            .await?;
+        Ok((
+            v.get(0).and_then(|n| n.as_u64()).unwrap_or(0),
+            v.get(1).and_then(|n| n.as_u64()).unwrap_or(0),
+        ))
+    }
+
     /// Requests of the page still waiting for an answer (0 when the recorder is missing: then
     /// nothing can be known, and nothing is waited for).
     async fn pending_requests(&self) -> Result<u64> {
@@ -109,10 +121,13 @@ impl Ctx<'_> {
         let start = Instant::now();
         self.goto("web/login").await?;
         let deadline = self.deadline();
-        // Ready = all three usable, and the same elements on two polls in a row: the app
-        // re-renders the form once its server settings arrive, and input typed into the first
-        // rendering is lost.
+        // Ready = all three usable, the same elements on two polls in a row (the app re-renders
+        // the form once its server settings arrive, and input typed into the first rendering is
+        // lost), and the network quiet for NETWORK_QUIET: the app's own "am I logged in?"
+        // requests (session, then /api/user/me/, chained) answered. A login that overtakes them
+        // is undone when their 401 arrives.
         let previous = std::sync::Mutex::new(None::<Vec<Element>>);
+        let network = std::sync::Mutex::new(NetworkQuiet::default());
         let waited = wait_for(deadline, "the login form", || async {
             let mut found = Vec::new();
             for css in [
@@ -129,9 +144,12 @@ impl Ctx<'_> {
                 }
             }
             let stable = set_previous(&previous, Some(found.clone())).as_ref() == Some(&found);
-            // And the app's start-up requests answered: a login that overtakes the app's own
-            // "am I logged in?" check is undone when that check's 401 arrives.
-            Ok((stable && self.pending_requests().await? == 0).then_some(()))
+            let activity = self.request_activity().await?;
+            let quiet = match network.lock() {
+                Ok(mut n) => n.observe(activity, Instant::now()),
+                Err(_) => false,
+            };
+            Ok((stable && quiet).then_some(()))
         })
         .await;
         if let Err(e) = waited {
@@ -396,6 +414,31 @@ impl Ctx<'_> {
     }
 }
 
+/// How long the page's network must be idle (nothing pending, nothing new) to count as settled.
+pub const NETWORK_QUIET: Duration = Duration::from_millis(1000);
+
+/// Tracks when the page's request activity last changed.
+#[derive(Debug, Default)]
+pub struct NetworkQuiet {
+    last: Option<((u64, u64), Instant)>,
+}
+
+impl NetworkQuiet {
+    /// Record `(seen, pending)` at `now`; true once nothing is pending and nothing changed for
+    /// [`NETWORK_QUIET`].
+    pub fn observe(&mut self, activity: (u64, u64), now: Instant) -> bool {
+        match self.last {
+            Some((before, since)) if before == activity => {
+                activity.1 == 0 && now.duration_since(since) >= NETWORK_QUIET
+            }
+            _ => {
+                self.last = Some((activity, now));
+                false
+            }
+        }
+    }
+}
+
 /// Replace the value behind `slot`, returning the old one (a poisoned lock counts as empty).
 fn set_previous<T>(slot: &std::sync::Mutex<Option<T>>, value: Option<T>) -> Option<T> {
     match slot.lock() {
@@ -474,6 +517,27 @@ pub async fn screenshot(session: &Session, dir: &Path, name: &str) -> Result<Str
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_network_is_quiet_only_after_a_full_second_without_change() {
+        let t0 = Instant::now();
+        let mut q = NetworkQuiet::default();
+        assert!(!q.observe((2, 1), t0));
+        // The session check answered, /api/user/me/ not yet sent: a moment with nothing pending.
+        assert!(!q.observe((2, 0), t0 + Duration::from_millis(250)));
+        assert!(!q.observe((3, 1), t0 + Duration::from_millis(260)));
+        assert!(!q.observe((3, 0), t0 + Duration::from_millis(500)));
+        assert!(!q.observe((3, 0), t0 + Duration::from_millis(1400)));
+        assert!(q.observe((3, 0), t0 + Duration::from_millis(1500)));
+    }
+
+    #[test]
+    fn pending_requests_never_count_as_quiet() {
+        let t0 = Instant::now();
+        let mut q = NetworkQuiet::default();
+        q.observe((1, 1), t0);
+        assert!(!q.observe((1, 1), t0 + Duration::from_secs(10)));
+    }
 
     #[test]
     fn a_redirected_or_html_script_is_a_problem() {
