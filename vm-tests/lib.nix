@@ -103,7 +103,8 @@ let
   # Prefix a scenario's test script (a string, or a function of the test's `nodes`) with the
   # shared helpers.
   testScript =
-    script: if lib.isFunction script then args: prelude + "\n" + script args else prelude + "\n" + script;
+    script:
+    if lib.isFunction script then args: prelude + "\n" + script args else prelude + "\n" + script;
 in
 {
   inherit
@@ -114,8 +115,8 @@ in
     testScript
     ;
 
-  # Build one scenario module (a NixOS test module, as in nixpkgs' nixos/tests) into a test.
-  # `name` prefixes the test name so the flake check `defaults` is the test `inventree-defaults`.
+  # Build one scenario module (a NixOS test module, as in nixpkgs' nixos/tests) into a test. The
+  # test is named after the file: the flake check `defaults` is the test `inventree-defaults`.
   mkTest =
     scenarioName: scenario:
     pkgs.testers.runNixOSTest {
