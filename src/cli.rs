@@ -91,6 +91,8 @@ here, nothing failed), 1 a step failed (see the report's \"What broke\"), 2 the 
     /// Check the web UI in a real browser (Chromium through chromedriver): login page, login,
     /// dashboard, parts list, and a part created through the API showing in it.
     Browser(BrowserArgs),
+    /// Run a fixture on this host as the module configures it, until Ctrl-C.
+    Host(HostArgs),
 }
 
 #[derive(Debug, Args)]
@@ -300,4 +302,20 @@ pub struct BrowserArgs {
     /// Print the report as JSON (it is always written to the run directory as report.json).
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct HostArgs {
+    /// Fixture name (`fixtures/valid/<name>.nix`) or a module file of your own (needs the eval
+    /// tier).
+    #[arg(value_name = "FIXTURE", default_value = "defaults-sqlite")]
+    pub fixture: String,
+
+    /// Loopback port for the server (default: a free one).
+    #[arg(long)]
+    pub port: Option<u16>,
+
+    /// Keep the instance's directory (data, logs, credentials) after Ctrl-C.
+    #[arg(long)]
+    pub keep: bool,
 }

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod cmd;
 pub mod context;
 pub mod eval;
+pub mod host;
 pub mod nix;
 pub mod overrides;
 pub mod probe;

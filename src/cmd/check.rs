@@ -13,6 +13,7 @@ use crate::{
 pub fn registry() -> Vec<TierRunner> {
     vec![
         crate::eval::tier_runner(),
+        crate::host::tier_runner(),
         crate::vm::build_tier_runner(),
         crate::vm::tier_runner(),
     ]

@@ -7,6 +7,7 @@ pub mod bump;
 pub mod check;
 pub mod doctor;
 pub mod eval;
+pub mod host;
 pub mod probe;
 pub mod vm;
 
@@ -34,5 +35,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Browser(args) => browser::run(&ctx, args).await,
         Command::Vm(args) => vm::run(&ctx, args).await,
         Command::Bump(args) => bump::run(&ctx, args).await,
+        Command::Host(args) => host::run(&ctx, args).await,
     }
 }

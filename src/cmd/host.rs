@@ -1,0 +1,131 @@
+//! `inventree-harness host [FIXTURE]`: run a fixture on this host exactly as the module would
+//! (setup, server, worker), print where it is, and keep it running until Ctrl-C — for
+//! reproducing a report by hand or pointing `inventree-harness probe` at it.
+
+use std::{path::PathBuf, process::ExitCode, time::Duration};
+
+use anyhow::Context as _;
+
+use crate::{
+    cli::HostArgs,
+    context::Context,
+    eval::{batch::Target, prerequisites::eval_prerequisites},
+    host::{self, plan, postgres::PgServer, scenarios, Instance},
+    probe::Credentials,
+};
+
+pub async fn run(ctx: &Context, args: HostArgs) -> anyhow::Result<ExitCode> {
+    let env = host::host_prerequisites(ctx)
+        .await
+        .map_err(|skip| anyhow::anyhow!("cannot run on this host: {}", skip.reason))?;
+    eprintln!("host: {}", env.described);
+    let plan = load_plan(ctx, &args.fixture).await?;
+    let mut instance = Instance::create_on_port(&env, &plan, args.port)?;
+    let root = instance.layout.root.clone();
+    if args.keep {
+        instance.keep_dir();
+    }
+    eprintln!("host: instance directory {}", root.display());
+
+    let mut pg = None;
+    if let Some(db) = instance.settings().get("database").cloned() {
+        let field = |k: &str| db.get(k).and_then(|v| v.as_str()).map(str::to_string);
+        if field("ENGINE").is_some_and(|e| e.contains("postgresql")) {
+            if let Some(why) = scenarios::postgres_unavailable(&env).await {
+                anyhow::bail!("fixture {} needs PostgreSQL: {why}", plan.fixture);
+            }
+            let socket = PathBuf::from(field("HOST").context("no database HOST")?);
+            let name = field("NAME").context("no database NAME")?;
+            let server = PgServer::start(&root.join("pg"), &socket).await?;
+            server
+                .create_role_and_database(&field("USER").unwrap_or_else(|| name.clone()), &name)
+                .await?;
+            eprintln!("host: PostgreSQL listening in {}", socket.display());
+            pg = Some(server);
+        }
+    }
+
+    eprintln!("host: running setup (migrating an empty database takes a minute or more)…");
+    let setup = instance.setup_ok().await?;
+    eprint!("{}", setup.output);
+    let credentials = instance.probe_credentials().await?;
+    instance.start()?;
+    let report = instance
+        .wait_healthy(&credentials, scenarios::HEALTHY_BUDGET)
+        .await?;
+    print!("{}", report.render_human());
+
+    let credentials_file = root.join("harness-credentials.txt");
+    if let Credentials::Password { username, password } = &credentials {
+        crate::host::layout::write_mode(
+            &credentials_file,
+            &format!(
+                "INVENTREE_API_HOST={}\nINVENTREE_API_USERNAME={username}\nINVENTREE_API_PASSWORD={password}\n",
+                instance.url()
+            ),
+            0o600,
+        )?;
+    }
+    println!("URL:          {}", instance.url());
+    println!(
+        "credentials:  {} (INVENTREE_API_* variables)",
+        credentials_file.display()
+    );
+    println!("logs:         {}", instance.layout.logs_dir.display());
+    if let Some(cluster) = &instance.cluster {
+        println!(
+            "worker group: {} (kill -KILL -- -{} to simulate a dead worker)",
+            cluster.pgid, cluster.pgid
+        );
+    }
+    println!("Ctrl-C stops everything.");
+
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => break,
+            _ = tokio::time::sleep(Duration::from_secs(2)) => {
+                if let Err(e) = instance.check_server_alive() {
+                    eprintln!("host: {e:#}");
+                    break;
+                }
+            }
+        }
+    }
+    eprintln!("host: stopping…");
+    instance.stop().await?;
+    if let Some(mut pg) = pg {
+        pg.stop().await?;
+    }
+    eprintln!(
+        "host: stopped; nothing left running{}",
+        if args.keep {
+            format!("; kept {}", root.display())
+        } else {
+            String::new()
+        }
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn load_plan(ctx: &Context, fixture: &str) -> anyhow::Result<plan::HostPlan> {
+    if fixture.ends_with(".nix") || fixture.contains('/') {
+        let env = eval_prerequisites(ctx).await.map_err(|skip| {
+            anyhow::anyhow!("a module file needs the eval tier: {}", skip.reason)
+        })?;
+        let path =
+            std::fs::canonicalize(fixture).with_context(|| format!("module file {fixture}"))?;
+        let target = Target {
+            name: path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            path,
+            render: true,
+        };
+        let mut plans = plan::evaluate_targets(ctx, &env, &[target]).await?;
+        return plans.pop().context("the evaluation returned no plan");
+    }
+    let (mut plans, origin) = plan::load(ctx, &[fixture]).await?;
+    eprintln!("host: {origin}");
+    plans.pop().context("no plan")
+}

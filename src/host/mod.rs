@@ -1,0 +1,106 @@
+//! The host tier: InvenTree started exactly as the module configures it — same config.yaml,
+//! environment, setup program, server and worker commands — as local processes on loopback,
+//! then probed, restarted, broken on purpose, and torn down with nothing left running.
+//!
+//! `plan` gets what to run from the eval (or recorded plans), `layout` moves it under a
+//! temporary directory, `process` runs and stops process groups, `instance` is one InvenTree,
+//! `postgres` a throw-away PostgreSQL server, `scenarios` the checks with their figures.
+
+pub mod instance;
+pub mod layout;
+pub mod plan;
+pub mod postgres;
+pub mod prerequisites;
+pub mod process;
+pub mod scenarios;
+
+pub use instance::Instance;
+pub use plan::{HostPlan, PlanOrigin};
+pub use prerequisites::{host_prerequisites, HostEnv};
+
+use crate::{
+    context::Context,
+    tiers::{Tier, TierOutcome, TierRunner},
+};
+
+/// `check`'s entry for the host tier: every scenario, one after the other.
+pub fn tier_runner() -> TierRunner {
+    TierRunner {
+        tier: Tier::Host,
+        prerequisites: |ctx| {
+            Box::pin(async move { host_prerequisites(ctx).await.map(|env| env.described) })
+        },
+        run: |ctx| Box::pin(run_tier(ctx)),
+    }
+}
+
+async fn run_tier(ctx: &Context) -> TierOutcome {
+    match run_all(ctx).await {
+        Ok((summary, reports)) => {
+            for report in &reports {
+                eprint!("{}", report.render());
+            }
+            TierOutcome::Passed { summary }
+        }
+        Err(e) => TierOutcome::Failed {
+            details: format!("{e:#}"),
+        },
+    }
+}
+
+/// Runs every scenario; returns a one-line summary and the reports.
+pub async fn run_all(ctx: &Context) -> anyhow::Result<(String, Vec<scenarios::ScenarioReport>)> {
+    use anyhow::Context as _;
+    let started = std::time::Instant::now();
+    let env = host_prerequisites(ctx)
+        .await
+        .map_err(|skip| anyhow::anyhow!("{skip}"))?;
+    let (plans, origin) = plan::load(ctx, plan::FIXTURES).await?;
+    eprintln!("   {origin}");
+    let find = |name: &str| {
+        plans
+            .iter()
+            .find(|p| p.fixture == name)
+            .with_context(|| format!("no plan for {name}"))
+    };
+    let defaults = find("defaults-sqlite")?;
+    let users = find("users")?;
+    let keep = tempfile::Builder::new()
+        .prefix("inventree-host-template.")
+        .tempdir()?;
+    let mut reports = vec![scenarios::defaults(&env, defaults).await?];
+    let template = scenarios::migrated_template(&env, defaults, keep.path()).await?;
+    reports.push(scenarios::restart(&env, defaults, &template).await?);
+    reports.push(scenarios::worker_death(&env, defaults, &template).await?);
+    reports.push(scenarios::users(&env, users, &template).await?);
+    reports.push(scenarios::bad_input(&env, users).await?);
+    let postgres = match scenarios::postgres_unavailable(&env).await {
+        Some(why) => format!("postgresql skipped: {why}"),
+        None => {
+            reports.push(scenarios::postgresql(&env, find("postgresql-local")?).await?);
+            "postgresql passed".into()
+        }
+    };
+    let figure = |scenario: &str, prefix: &str| {
+        reports
+            .iter()
+            .filter(|r| r.name == scenario)
+            .flat_map(|r| r.figures.iter())
+            .find(|(name, _)| name.starts_with(prefix))
+            .map(|(_, s)| format!("{s:.1} s"))
+            .unwrap_or_else(|| "-".into())
+    };
+    let summary = format!(
+        "{} scenarios passed, {postgres}; cold start {}, warm restart {}, task round trip {}; {:.0} s in all ({})",
+        reports.len(),
+        figure("defaults", "cold start"),
+        figure("restart", "warm restart"),
+        figure("defaults", "task round trip"),
+        started.elapsed().as_secs_f64(),
+        match origin {
+            PlanOrigin::Evaluated { .. } => "plans evaluated",
+            PlanOrigin::Recorded { .. } => "plans recorded",
+        }
+    );
+    Ok((summary, reports))
+}

@@ -1,0 +1,310 @@
+//! A throw-away PostgreSQL server for the PostgreSQL fixture: `initdb` into a temporary
+//! directory, `pg_ctl start` listening only on a unix socket in the directory the fixture names
+//! (relocated), a role and database as the module's `ensureUsers`/`ensureDatabases` would make.
+//! Local connections are trusted (the module uses peer authentication for the service user,
+//! which the harness, running as another user, cannot mimic). Every step runs under a timeout;
+//! the server is stopped on drop.
+
+use std::{
+    path::{Path, PathBuf},
+    process::Stdio,
+    time::Duration,
+};
+
+use anyhow::Context as _;
+
+/// Where Debian (and most distributions) put the server binaries when they are not on PATH.
+const SEARCH_DIRS: &[&str] = &["/usr/lib/postgresql", "/usr/local/pgsql"];
+
+/// The directory holding `initdb`, `pg_ctl` and `postgres`, or why there is none.
+pub fn find_bin_dir() -> Result<PathBuf, String> {
+    if let Ok(pg_ctl) = which::which("pg_ctl") {
+        let resolved = pg_ctl.canonicalize().unwrap_or(pg_ctl);
+        if let Some(dir) = resolved.parent() {
+            if dir.join("initdb").is_file() && dir.join("postgres").is_file() {
+                return Ok(dir.to_path_buf());
+            }
+        }
+    }
+    for base in SEARCH_DIRS {
+        let mut versions: Vec<PathBuf> = std::fs::read_dir(base)
+            .map(|rd| {
+                rd.filter_map(|e| e.ok())
+                    .map(|e| e.path().join("bin"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        versions.sort();
+        if let Some(dir) = versions
+            .into_iter()
+            .rev()
+            .find(|d| d.join("initdb").is_file() && d.join("pg_ctl").is_file())
+        {
+            return Ok(dir);
+        }
+    }
+    Err(
+        "no PostgreSQL server binaries (initdb, pg_ctl): install Debian's `postgresql` package"
+            .into(),
+    )
+}
+
+/// `initdb` refuses to run as root: as root, the server runs as this account.
+const SERVER_ACCOUNT: &str = "postgres";
+
+fn account_ids(name: &str) -> Option<(u32, u32)> {
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|line| {
+        let fields: Vec<&str> = line.split(':').collect();
+        (fields.first() == Some(&name) && fields.len() > 3)
+            .then(|| Some((fields[2].parse().ok()?, fields[3].parse().ok()?)))
+            .flatten()
+    })
+}
+
+pub struct PgServer {
+    bin_dir: PathBuf,
+    data_dir: PathBuf,
+    pub socket_dir: PathBuf,
+    ids: Option<(u32, u32)>,
+    log: PathBuf,
+    running: bool,
+}
+
+impl PgServer {
+    /// Creates and starts a server under `base`, listening in `socket_dir` only.
+    pub async fn start(base: &Path, socket_dir: &Path) -> anyhow::Result<PgServer> {
+        let bin_dir = find_bin_dir().map_err(anyhow::Error::msg)?;
+        let ids = if nix::unistd::Uid::effective().is_root() {
+            Some(account_ids(SERVER_ACCOUNT).with_context(|| {
+                format!("running as root, initdb needs the `{SERVER_ACCOUNT}` account")
+            })?)
+        } else {
+            None
+        };
+        let data_dir = base.join("pgdata");
+        let log = base.join("postgresql.log");
+        std::fs::create_dir_all(socket_dir)
+            .with_context(|| format!("creating {}", socket_dir.display()))?;
+        if let Some((uid, gid)) = ids {
+            // The server account must reach its directories through the (root-owned) temp dirs.
+            for dir in base
+                .ancestors()
+                .take_while(|d| d.starts_with(std::env::temp_dir()))
+            {
+                make_traversable(dir)?;
+            }
+            for dir in socket_dir
+                .ancestors()
+                .take_while(|d| d.starts_with(base.parent().unwrap_or(base)))
+            {
+                make_traversable(dir)?;
+            }
+            std::fs::create_dir_all(&data_dir)?;
+            for path in [&data_dir, &socket_dir.to_path_buf()] {
+                nix::unistd::chown(
+                    path.as_path(),
+                    Some(nix::unistd::Uid::from_raw(uid)),
+                    Some(nix::unistd::Gid::from_raw(gid)),
+                )
+                .with_context(|| format!("giving {} to {SERVER_ACCOUNT}", path.display()))?;
+            }
+            std::fs::write(&log, "")?;
+            nix::unistd::chown(
+                log.as_path(),
+                Some(nix::unistd::Uid::from_raw(uid)),
+                Some(nix::unistd::Gid::from_raw(gid)),
+            )?;
+        }
+        let mut server = PgServer {
+            bin_dir,
+            data_dir,
+            socket_dir: socket_dir.to_path_buf(),
+            ids,
+            log,
+            running: false,
+        };
+        let data = server.data_dir.display().to_string();
+        server
+            .run_tool(
+                "initdb",
+                &[
+                    "-D",
+                    &data,
+                    "-U",
+                    "postgres",
+                    "--auth=trust",
+                    "--no-sync",
+                    "-E",
+                    "UTF8",
+                    "--locale=C",
+                ],
+                Duration::from_secs(120),
+            )
+            .await?;
+        let options = format!(
+            "-k {} -c listen_addresses='' -c fsync=off -c full_page_writes=off",
+            server.socket_dir.display()
+        );
+        let log = server.log.display().to_string();
+        server.running = true;
+        server
+            .run_tool(
+                "pg_ctl",
+                &[
+                    "-D", &data, "-l", &log, "-o", &options, "-w", "-t", "60", "start",
+                ],
+                Duration::from_secs(90),
+            )
+            .await?;
+        Ok(server)
+    }
+
+    /// A role that owns a database of the same or another name, as `ensureDatabases` +
+    /// `ensureUsers` with `ensureDBOwnership` create them.
+    pub async fn create_role_and_database(&self, role: &str, database: &str) -> anyhow::Result<()> {
+        let socket = self.socket_dir.display().to_string();
+        for sql in [
+            format!("CREATE ROLE \"{role}\" LOGIN"),
+            format!("CREATE DATABASE \"{database}\" OWNER \"{role}\""),
+        ] {
+            let psql = self.bin_dir.join("psql");
+            let psql = if psql.is_file() {
+                psql
+            } else {
+                which::which("psql").context("psql not found")?
+            };
+            run(
+                &psql,
+                &[
+                    "-h",
+                    &socket,
+                    "-U",
+                    "postgres",
+                    "-d",
+                    "postgres",
+                    "-v",
+                    "ON_ERROR_STOP=1",
+                    "-c",
+                    &sql,
+                ],
+                None,
+                Duration::from_secs(60),
+            )
+            .await
+            .with_context(|| format!("psql: {sql}"))?;
+        }
+        Ok(())
+    }
+
+    async fn run_tool(
+        &self,
+        tool: &str,
+        args: &[&str],
+        timeout: Duration,
+    ) -> anyhow::Result<String> {
+        run(&self.bin_dir.join(tool), args, self.ids, timeout).await
+    }
+
+    pub async fn stop(&mut self) -> anyhow::Result<()> {
+        if !self.running {
+            return Ok(());
+        }
+        let data = self.data_dir.display().to_string();
+        let result = self
+            .run_tool(
+                "pg_ctl",
+                &["-D", &data, "-m", "fast", "-w", "-t", "30", "stop"],
+                Duration::from_secs(45),
+            )
+            .await;
+        self.running = false;
+        result.map(|_| ())
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for PgServer {
+    fn drop(&mut self) {
+        if self.running {
+            // Synchronous, bounded by pg_ctl's own -t.
+            let mut command = std::process::Command::new(self.bin_dir.join("pg_ctl"));
+            command
+                .args([
+                    "-D",
+                    &self.data_dir.display().to_string(),
+                    "-m",
+                    "immediate",
+                    "-w",
+                    "-t",
+                    "10",
+                    "stop",
+                ])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null());
+            if let Some((uid, gid)) = self.ids {
+                use std::os::unix::process::CommandExt;
+                command.uid(uid).gid(gid);
+            }
+            let _ = command.status();
+        }
+    }
+}
+
+fn make_traversable(dir: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::metadata(dir).with_context(|| format!("reading {}", dir.display()))?;
+    let mode = meta.permissions().mode();
+    if mode & 0o001 == 0 {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode | 0o011))
+            .with_context(|| format!("making {} traversable", dir.display()))?;
+    }
+    Ok(())
+}
+
+async fn run(
+    program: &Path,
+    args: &[&str],
+    ids: Option<(u32, u32)>,
+    timeout: Duration,
+) -> anyhow::Result<String> {
+    let mut command = tokio::process::Command::new(program);
+    command
+        .args(args)
+        .stdin(Stdio::null())
+        .kill_on_drop(true)
+        .env("LC_ALL", "C")
+        .current_dir("/");
+    if let Some((uid, gid)) = ids {
+        command.uid(uid).gid(gid);
+    }
+    let shown = format!("{} {}", program.display(), args.join(" "));
+    let output = tokio::time::timeout(timeout, command.output())
+        .await
+        .with_context(|| format!("{shown}: no result within {} s", timeout.as_secs()))?
+        .with_context(|| format!("running {shown}"))?;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    if !output.status.success() {
+        anyhow::bail!("{shown} failed ({}):\n{}", output.status, text.trim());
+    }
+    Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn account_ids_come_from_passwd() {
+        // root is in every /etc/passwd.
+        assert_eq!(account_ids("root"), Some((0, 0)));
+        assert_eq!(account_ids("no-such-account-here"), None);
+    }
+}

@@ -1,0 +1,185 @@
+//! Host tier: InvenTree run exactly as the module configures it, as local processes on loopback.
+//! Each scenario is one test. They skip (passing, with the reason) without an InvenTree source
+//! tree and a Python with its dependencies (`--inventree-src`/`--python` equivalents:
+//! INVENTREE_HARNESS_SRC, INVENTREE_HARNESS_PYTHON, or `[host]` in the user config file).
+//!
+//! The plans (what the units run) come from evaluating the fixtures in one nix process when the
+//! eval tier can run, else from the plans recorded under tests/data/host/; every test prints which.
+//! Scenarios run one at a time (each starts a full InvenTree); the ones that are not about a
+//! first start share one migrated template database (see `host::scenarios`).
+
+use std::path::PathBuf;
+
+use inventree_harness::{
+    context::Context,
+    host::{self, plan, scenarios, HostEnv, HostPlan},
+    require,
+    tiers::{Skip, Tier},
+};
+use tokio::sync::{Mutex, OnceCell};
+
+/// One InvenTree at a time: two cores, and each instance forks several workers.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::const_new(());
+static PLANS: OnceCell<Result<Vec<HostPlan>, String>> = OnceCell::const_new();
+static TEMPLATE: OnceCell<Result<PathBuf, String>> = OnceCell::const_new();
+
+async fn host_env() -> Result<(Context, HostEnv), Skip> {
+    let ctx = Context::for_tests().map_err(|e| Skip::new(Tier::Host, format!("{e:#}")))?;
+    let env = host::host_prerequisites(&ctx).await?;
+    Ok((ctx, env))
+}
+
+async fn plan(ctx: &Context, fixture: &str) -> HostPlan {
+    let plans = PLANS
+        .get_or_init(|| async {
+            match plan::load(ctx, plan::FIXTURES).await {
+                Ok((plans, origin)) => {
+                    println!("host tier: {origin}");
+                    eprintln!("host tier: {origin}");
+                    Ok(plans)
+                }
+                Err(e) => Err(format!("{e:#}")),
+            }
+        })
+        .await;
+    let plans = plans
+        .as_ref()
+        .unwrap_or_else(|e| panic!("loading the plans: {e}"));
+    plans
+        .iter()
+        .find(|p| p.fixture == fixture)
+        .cloned()
+        .unwrap_or_else(|| panic!("no plan for fixture {fixture}"))
+}
+
+async fn template(ctx: &Context, env: &HostEnv) -> PathBuf {
+    let defaults = plan(ctx, "defaults-sqlite").await;
+    TEMPLATE
+        .get_or_init(|| async {
+            // Kept for the whole test process; the OS temp dir is cleaned by the OS.
+            let dir = tempfile::Builder::new()
+                .prefix("inventree-host-template.")
+                .tempdir()
+                .map_err(|e| e.to_string())?
+                .keep();
+            scenarios::migrated_template(env, &defaults, &dir)
+                .await
+                .map_err(|e| format!("{e:#}"))
+        })
+        .await
+        .clone()
+        .unwrap_or_else(|e| panic!("making the migrated template: {e}"))
+}
+
+fn show(report: &scenarios::ScenarioReport) {
+    println!("{}", report.render());
+    eprintln!("{}", report.render());
+}
+
+#[tokio::test]
+async fn defaults_setup_migrates_api_answers_and_worker_completes_a_task() {
+    let (ctx, env) = require!(host_env().await);
+    let _one = ONE_AT_A_TIME.lock().await;
+    let plan = plan(&ctx, "defaults-sqlite").await;
+    let report = scenarios::defaults(&env, &plan)
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    show(&report);
+}
+
+#[tokio::test]
+async fn users_get_tokens_rotate_passwords_and_a_second_setup_changes_nothing() {
+    let (ctx, env) = require!(host_env().await);
+    let _one = ONE_AT_A_TIME.lock().await;
+    let template = template(&ctx, &env).await;
+    let plan = plan(&ctx, "users").await;
+    let report = scenarios::users(&env, &plan, &template)
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    show(&report);
+}
+
+#[tokio::test]
+async fn restart_keeps_data_skips_migrations_and_is_fast() {
+    let (ctx, env) = require!(host_env().await);
+    let _one = ONE_AT_A_TIME.lock().await;
+    let template = template(&ctx, &env).await;
+    let plan = plan(&ctx, "defaults-sqlite").await;
+    let report = scenarios::restart(&env, &plan, &template)
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    show(&report);
+}
+
+#[tokio::test]
+async fn dead_worker_is_reported_unhealthy_and_its_pending_task_runs_after_restart() {
+    let (ctx, env) = require!(host_env().await);
+    let _one = ONE_AT_A_TIME.lock().await;
+    let template = template(&ctx, &env).await;
+    let plan = plan(&ctx, "defaults-sqlite").await;
+    let report = scenarios::worker_death(&env, &plan, &template)
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    show(&report);
+}
+
+#[tokio::test]
+async fn missing_or_unreadable_password_file_stops_setup_naming_it_before_writing() {
+    let (ctx, env) = require!(host_env().await);
+    let _one = ONE_AT_A_TIME.lock().await;
+    let plan = plan(&ctx, "users").await;
+    let report = scenarios::bad_input(&env, &plan)
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    show(&report);
+}
+
+#[tokio::test]
+async fn postgresql_fixture_runs_end_to_end_on_a_local_socket() {
+    let (ctx, env) = require!(host_env().await);
+    if let Some(why) = scenarios::postgres_unavailable(&env).await {
+        require!(Err::<(), _>(Skip::new(
+            Tier::Host,
+            format!("PostgreSQL scenario: {why}")
+        )));
+    }
+    let _one = ONE_AT_A_TIME.lock().await;
+    let plan = plan(&ctx, "postgresql-local").await;
+    let report = scenarios::postgresql(&env, &plan)
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    show(&report);
+}
+
+#[tokio::test]
+async fn recorded_plans_are_what_the_eval_renders_now() {
+    let ctx = match Context::for_tests() {
+        Ok(ctx) => ctx,
+        Err(e) => {
+            require!(Err::<(), _>(Skip::new(Tier::Eval, format!("{e:#}"))));
+            return;
+        }
+    };
+    let env = require!(inventree_harness::eval::prerequisites::eval_prerequisites(&ctx).await);
+    let plans = plan::evaluate(&ctx, &env, plan::FIXTURES)
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    let dir = plan::recorded_dir(&ctx);
+    let update = std::env::var_os("INVENTREE_HARNESS_UPDATE_PLANS").is_some();
+    for plan in &plans {
+        let rendered = plan::render_recorded(plan).unwrap();
+        let file = dir.join(format!("{}.json", plan.fixture));
+        if update {
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(&file, &rendered).unwrap();
+            continue;
+        }
+        let recorded = std::fs::read_to_string(&file).unwrap_or_default();
+        assert_eq!(
+            recorded,
+            rendered,
+            "{} is stale: re-record with INVENTREE_HARNESS_UPDATE_PLANS=1 cargo test --test host recorded_plans",
+            file.display()
+        );
+    }
+}
