@@ -8,8 +8,6 @@
 //! Scenarios run one at a time (each starts a full InvenTree); the ones that are not about a
 //! first start share one migrated template database (see `host::scenarios`).
 
-use std::path::PathBuf;
-
 use inventree_harness::{
     context::Context,
     host::{self, plan, scenarios, HostEnv, HostPlan},
@@ -21,7 +19,7 @@ use tokio::sync::{Mutex, OnceCell};
 /// One InvenTree at a time: two cores, and each instance forks several workers.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::const_new(());
 static PLANS: OnceCell<Result<Vec<HostPlan>, String>> = OnceCell::const_new();
-static TEMPLATE: OnceCell<Result<PathBuf, String>> = OnceCell::const_new();
+static TEMPLATE: OnceCell<Result<scenarios::Template, String>> = OnceCell::const_new();
 
 async fn host_env() -> Result<(Context, HostEnv), Skip> {
     let ctx = Context::for_tests().map_err(|e| Skip::new(Tier::Host, format!("{e:#}")))?;
@@ -52,7 +50,7 @@ async fn plan(ctx: &Context, fixture: &str) -> HostPlan {
         .unwrap_or_else(|| panic!("no plan for fixture {fixture}"))
 }
 
-async fn template(ctx: &Context, env: &HostEnv) -> PathBuf {
+async fn template(ctx: &Context, env: &HostEnv) -> scenarios::Template {
     let defaults = plan(ctx, "defaults-sqlite").await;
     TEMPLATE
         .get_or_init(|| async {

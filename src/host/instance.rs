@@ -298,8 +298,28 @@ impl Instance {
         }
     }
 
-    /// Replaces the SQLite database with a copy of `template`'s (already migrated), so a
-    /// scenario that is not about migrating does not spend a minute on it.
+    /// The secret key file the runtime generates (when it lies in the data dir).
+    pub fn secret_key_file(&self) -> Option<PathBuf> {
+        self.layout
+            .environment
+            .get("INVENTREE_SECRET_KEY_FILE")
+            .map(PathBuf::from)
+            .filter(|p| p.starts_with(&self.layout.data_dir))
+    }
+
+    /// Starts from a copy of a migrated template (database and its secret key), so a scenario
+    /// that is not about migrating does not spend minutes on it.
+    pub fn copy_template(&self, template: &super::scenarios::Template) -> anyhow::Result<()> {
+        self.copy_database_from(&template.database)?;
+        if let (Some(key), Some(target)) = (&template.secret_key, self.secret_key_file()) {
+            std::fs::copy(key, &target).with_context(|| {
+                format!("copying the template's secret key to {}", target.display())
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Replaces the SQLite database with a copy of `template`.
     pub fn copy_database_from(&self, template: &Path) -> anyhow::Result<()> {
         let target = self
             .layout

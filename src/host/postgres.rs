@@ -86,6 +86,7 @@ impl PgServer {
         let log = base.join("postgresql.log");
         std::fs::create_dir_all(socket_dir)
             .with_context(|| format!("creating {}", socket_dir.display()))?;
+        std::fs::create_dir_all(base).with_context(|| format!("creating {}", base.display()))?;
         if let Some((uid, gid)) = ids {
             // The server account must reach its directories through the (root-owned) temp dirs.
             for dir in base

@@ -52,6 +52,13 @@ impl Spec {
             // Its own group, so stopping it reaches every worker it forked.
             .process_group(0)
             .kill_on_drop(true);
+        // If the harness itself is killed (no Drop runs), the kernel kills the program.
+        // SAFETY: pre_exec runs between fork and exec; prctl is async-signal-safe.
+        unsafe {
+            command.pre_exec(|| {
+                nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).map_err(std::io::Error::from)
+            });
+        }
         Ok(command)
     }
 }

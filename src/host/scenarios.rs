@@ -73,13 +73,13 @@ impl ScenarioReport {
     }
 }
 
-/// A migrated SQLite database made by running the fixture's setup once in its own instance.
-/// Returns the database file, copied into `keep_in`.
+/// A migrated SQLite database made by running the fixture's setup once in its own instance,
+/// kept (with the secret key that signed what it holds) in `keep_in`.
 pub async fn migrated_template(
     host: &HostEnv,
     plan: &HostPlan,
     keep_in: &Path,
-) -> anyhow::Result<PathBuf> {
+) -> anyhow::Result<Template> {
     let instance = Instance::create(host, plan)?;
     instance
         .setup_ok()
@@ -88,10 +88,31 @@ pub async fn migrated_template(
     let db = instance
         .sqlite_file()
         .context("the template fixture must use SQLite")?;
-    let target = keep_in.join("template.sqlite3");
-    std::fs::copy(&db, &target)
+    let database = keep_in.join("template.sqlite3");
+    std::fs::copy(&db, &database)
         .with_context(|| format!("keeping the template database {}", db.display()))?;
-    Ok(target)
+    let secret_key = match instance.secret_key_file() {
+        Some(key) if key.is_file() => {
+            let kept = keep_in.join("secret_key.txt");
+            std::fs::copy(&key, &kept).with_context(|| format!("keeping {}", key.display()))?;
+            Some(kept)
+        }
+        _ => None,
+    };
+    Ok(Template {
+        database,
+        secret_key,
+    })
+}
+
+/// A migrated database and the secret key it belongs with: django-q signs queued tasks with
+/// the key, and InvenTree fails to start (KeyError 'func' in `check_existing_task`) when the
+/// queue holds tasks signed with another key — so a copy without its key would be a broken
+/// data dir no admin has.
+#[derive(Debug, Clone)]
+pub struct Template {
+    pub database: PathBuf,
+    pub secret_key: Option<PathBuf>,
 }
 
 fn api(instance: &Instance) -> anyhow::Result<ApiClient> {
@@ -209,11 +230,11 @@ pub async fn defaults(host: &HostEnv, plan: &HostPlan) -> anyhow::Result<Scenari
 pub async fn restart(
     host: &HostEnv,
     plan: &HostPlan,
-    template: &Path,
+    template: &Template,
 ) -> anyhow::Result<ScenarioReport> {
     let mut report = ScenarioReport::new("restart");
     let mut instance = Instance::create(host, plan)?;
-    instance.copy_database_from(template)?;
+    instance.copy_template(template)?;
     instance.setup_ok().await?;
     let credentials = instance.probe_credentials().await?;
     instance.start()?;
@@ -263,11 +284,11 @@ pub async fn restart(
 pub async fn worker_death(
     host: &HostEnv,
     plan: &HostPlan,
-    template: &Path,
+    template: &Template,
 ) -> anyhow::Result<ScenarioReport> {
     let mut report = ScenarioReport::new("worker death");
     let mut instance = Instance::create(host, plan)?;
-    instance.copy_database_from(template)?;
+    instance.copy_template(template)?;
     instance.setup_ok().await?;
     let credentials = instance.probe_credentials().await?;
     instance.start()?;
@@ -383,7 +404,7 @@ async fn can_get_token(instance: &Instance, user: &str, password: &str) -> anyho
 pub async fn users(
     host: &HostEnv,
     plan: &HostPlan,
-    template: &Path,
+    template: &Template,
 ) -> anyhow::Result<ScenarioReport> {
     let mut report = ScenarioReport::new("users");
     let declared = plan.users()?;
@@ -393,7 +414,7 @@ pub async fn users(
         plan.fixture
     );
     let mut instance = Instance::create(host, plan)?;
-    instance.copy_database_from(template)?;
+    instance.copy_template(template)?;
     let setup = instance.setup_ok().await?;
     for name in declared.users.keys() {
         expect_line(
