@@ -8,6 +8,8 @@
 //! Scenarios run one at a time (each starts a full InvenTree); the ones that are not about a
 //! first start share one migrated template database (see `host::scenarios`).
 
+use std::path::PathBuf;
+
 use inventree_harness::{
     context::Context,
     host::{self, plan, scenarios, HostEnv, HostPlan},
@@ -179,5 +181,44 @@ async fn recorded_plans_are_what_the_eval_renders_now() {
             "{} is stale: re-record with INVENTREE_HARNESS_UPDATE_PLANS=1 cargo test --test host recorded_plans",
             file.display()
         );
+    }
+}
+
+/// Runs everywhere (no Nix, no InvenTree): every recorded plan lays out under its own root with
+/// nothing pointing outside it, the store paths replaced, and the server rebound.
+#[test]
+fn recorded_plans_lay_out_entirely_under_the_instance_root() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/host");
+    for fixture in plan::FIXTURES {
+        let plan = plan::read_recorded(&dir, fixture).unwrap();
+        let root = tempfile::tempdir().unwrap();
+        let src = PathBuf::from("/somewhere/InvenTree");
+        let layout = host::layout::lay_out(&plan, root.path(), &src, 4242).unwrap();
+        for (name, value) in &layout.environment {
+            assert!(!value.contains("/nix/store/"), "{fixture}: {name}={value}");
+            assert!(
+                !value.starts_with("/var/") && !value.starts_with("/run/"),
+                "{fixture}: {name}={value} escapes the root"
+            );
+        }
+        assert_eq!(layout.environment["INVENTREE_SRC"], "/somewhere/InvenTree");
+        let config = std::fs::read_to_string(&layout.config_source).unwrap();
+        assert!(
+            !config.contains("\"/var/") && !config.contains("\"/run/"),
+            "{fixture}: {config}"
+        );
+        let bind = layout
+            .server_argv
+            .iter()
+            .position(|a| a == "--bind")
+            .unwrap();
+        assert_eq!(layout.server_argv[bind + 1], "127.0.0.1:4242");
+        assert!(layout.data_dir.starts_with(root.path()) && layout.data_dir.is_dir());
+        for name in plan.internal.credentials.keys() {
+            assert!(
+                layout.credential_path(name).is_file(),
+                "{fixture}: credential {name}"
+            );
+        }
     }
 }

@@ -255,6 +255,11 @@ pub async fn restart(
     report.check("second setup skipped migrations");
     let server_started = Instant::now();
     instance.start()?;
+    if let probe::readiness::Readiness::Ready(_) =
+        probe::readiness::wait_ready(&api(&instance)?, HEALTHY_BUDGET, None).await
+    {
+        report.figure("server start to /api/ answering", server_started.elapsed());
+    }
     let (probe_report, _) = healthy(&mut instance, &credentials).await?;
     report.figure("warm restart to healthy (setup + start)", started.elapsed());
     report.figure("warm setup", setup.elapsed);
