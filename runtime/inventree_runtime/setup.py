@@ -148,10 +148,9 @@ def run(env: MutableMapping[str, str], report: Callable[[str], None] = print) ->
 
     # With the state unchanged and users to apply, the users program checks for
     # unapplied migrations itself: one Django start instead of two on a warm start.
+    # Its "migrations: skipped" line then follows the users' lines.
     check_in_users_step = wants_users and not desired.changes_from(recorded)
-    if check_in_users_step:
-        report("migrations: state unchanged; the users step checks for unapplied ones")
-    else:
+    if not check_in_users_step:
         decision = decide_migrations(desired, recorded, lambda: django_manage.migrations_pending(paths.source, env))
         if decision.migrate:
             migrate(decision.reason)
@@ -163,7 +162,10 @@ def run(env: MutableMapping[str, str], report: Callable[[str], None] = print) ->
     report(deploy_static(paths, dirs.get("static_root"), version, env))
 
     if wants_users:
-        if not apply_users(paths, env, check_migrations=check_in_users_step):
+        if apply_users(paths, env, check_migrations=check_in_users_step):
+            if check_in_users_step:
+                report("migrations: skipped (state unchanged and no unapplied migrations)")
+        else:
             migrate("unapplied migrations in the database")
             apply_users(paths, env, check_migrations=False)
     else:

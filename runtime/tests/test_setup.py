@@ -84,6 +84,7 @@ class SecondSetupTest(SetupTestCase):
         commands = self.commands_of_run()
         self.assertEqual(commands, [["inventree_runtime.users_apply", "--check-migrations"]])
         self.assertEqual(tree(self.data), before)
+        self.assertIn("migrations: skipped (state unchanged and no unapplied migrations)", self.lines)
 
     def test_pending_migrations_found_by_the_users_step_are_applied_then_users_applied(self):
         self.run_setup()
