@@ -220,6 +220,35 @@ impl Ctx<'_> {
         Ok(all.into_iter().filter(|r| r.method == "POST").collect())
     }
 
+    /// What happened after the login request: the app's next requests with their statuses
+    /// (a 401 right after a 200 login means the session did not hold), and the cookies held.
+    async fn after_login_summary(&self) -> String {
+        let all = self.requests_to("/").await.unwrap_or_default();
+        let after: Vec<String> = all
+            .iter()
+            .skip_while(|r| !(r.method == "POST" && r.url.contains(page::LOGIN_API_PATH)))
+            .skip(1)
+            .take(6)
+            .map(|r| {
+                let status = r.status.map(|s| s.to_string()).unwrap_or("pending".into());
+                let path = Url::parse(&r.url)
+                    .map(|u| u.path().to_string())
+                    .unwrap_or_else(|_| r.url.clone());
+                format!("{} {path} {status}", r.method)
+            })
+            .collect();
+        let cookies = self
+            .session
+            .cookie_names()
+            .await
+            .map(|c| c.join(", "))
+            .unwrap_or_else(|e| format!("unknown ({e})"));
+        format!(
+            "requests after the login: [{}]; cookies held: [{cookies}]",
+            after.join(", ")
+        )
+    }
+
     async fn click_submit(&self) -> Result<()> {
         let submit = self
             .usable(selectors::LOGIN_SUBMIT)
@@ -294,7 +323,7 @@ impl Ctx<'_> {
             );
         }
 
-        wait_for(deadline, "the app to leave the login page", || async {
+        let left = wait_for(deadline, "the app to leave the login page", || async {
             let path = self
                 .session
                 .execute("return location.pathname;", vec![])
@@ -302,8 +331,13 @@ impl Ctx<'_> {
             let path = path.as_str().unwrap_or_default().to_string();
             Ok((!path.contains("/login")).then_some(()))
         })
-        .await
-        .map_err(|e| anyhow!("login answered 200 but {e}"))?;
+        .await;
+        if let Err(e) = left {
+            bail!(
+                "login answered 200 but {e}; {}",
+                self.after_login_summary().await
+            );
+        }
 
         notes.insert(0, format!("POST {} answered 200", page::LOGIN_API_PATH));
         Ok(notes.join("; "))

@@ -293,6 +293,19 @@ impl Session {
         Ok(())
     }
 
+    /// Names of the cookies the browser holds for the current page (HttpOnly ones included).
+    pub async fn cookie_names(&self) -> Result<Vec<String>> {
+        let v = self.cmd(Method::GET, "/cookie", None).await?;
+        Ok(v.as_array()
+            .map(|cookies| {
+                cookies
+                    .iter()
+                    .filter_map(|c| c.get("name").and_then(Value::as_str).map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
     /// A PNG screenshot of the viewport.
     pub async fn screenshot(&self) -> Result<Vec<u8>> {
         let v = self.cmd(Method::GET, "/screenshot", None).await?;
