@@ -20,6 +20,9 @@ pub enum Tier {
     Eval,
     /// InvenTree run as the module configures it, as local processes.
     Host,
+    /// The web UI of a host-tier instance in a real Chromium (needs host + Chromium + a built
+    /// frontend).
+    Browser,
     /// `nix build` of every package (needs a store that can build).
     Build,
     /// NixOS VM tests (needs build + KVM).
@@ -32,6 +35,7 @@ impl Tier {
             Tier::Unit => "unit",
             Tier::Eval => "eval",
             Tier::Host => "host",
+            Tier::Browser => "browser",
             Tier::Build => "build",
             Tier::Vm => "vm",
         }

@@ -13,6 +13,7 @@ pub mod driver;
 pub mod page;
 pub mod report;
 pub mod steps;
+pub mod tier;
 pub mod webdriver;
 
 use std::path::{Path, PathBuf};
