@@ -56,12 +56,10 @@ async fn template(ctx: &Context, env: &HostEnv) -> scenarios::Template {
     let defaults = plan(ctx, "defaults-sqlite").await;
     TEMPLATE
         .get_or_init(|| async {
-            // Kept for the whole test process; the OS temp dir is cleaned by the OS.
-            let dir = tempfile::Builder::new()
-                .prefix("inventree-host-template.")
-                .tempdir()
-                .map_err(|e| e.to_string())?
-                .keep();
+            // One fixed place under target/, replaced by each test run: nothing accumulates.
+            let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("host-template");
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
             scenarios::migrated_template(env, &defaults, &dir)
                 .await
                 .map_err(|e| format!("{e:#}"))
