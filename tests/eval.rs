@@ -50,10 +50,15 @@ fn suite() -> Result<&'static Suite, Skip> {
 fn there_are_enough_fixtures_to_cover_the_option_space() {
     let ctx = Context::for_tests().unwrap();
     let all = eval::fixtures::discover(&eval::fixtures_dir(&ctx)).unwrap();
-    let valid = all.iter().filter(|f| f.kind == Kind::Valid).count();
-    let invalid = all.len() - valid;
+    let count = |kind| all.iter().filter(|f| f.kind == kind).count();
+    let (valid, invalid, warning) = (
+        count(Kind::Valid),
+        count(Kind::Invalid),
+        count(Kind::Warning),
+    );
     assert!(valid >= 12, "only {valid} valid fixtures");
     assert!(invalid >= 20, "only {invalid} invalid fixtures");
+    assert!(warning >= 10, "only {warning} warning fixtures");
 }
 
 #[test]
@@ -67,6 +72,15 @@ fn valid_fixtures_evaluate_without_errors() {
 fn invalid_fixtures_raise_their_messages() {
     let suite = require!(suite());
     let problems = suite.invalid_problems();
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// Every warning fixture at once: it evaluates without failed assertion, and its warnings contain
+/// the text of its `.expected` file.
+#[test]
+fn warning_fixtures_evaluate_and_give_their_warnings() {
+    let suite = require!(suite());
+    let problems = suite.warning_problems();
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 

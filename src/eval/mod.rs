@@ -1,5 +1,6 @@
 //! The eval tier: every fixture evaluated in a real NixOS system, in one nix process; rendered
-//! output compared with snapshots, invalid fixtures checked for their messages, a secret scan,
+//! output compared with snapshots, invalid fixtures checked for their messages, warning fixtures
+//! for their warnings, a secret scan,
 //! unit hardening scores, and every package/check instantiated.
 
 pub mod batch;
@@ -96,6 +97,14 @@ impl Suite {
         self.fixtures.iter().zip(&self.inspections)
     }
 
+    /// Warning fixtures that did not evaluate cleanly or did not give their expected warning.
+    pub fn warning_problems(&self) -> Vec<String> {
+        self.pairs()
+            .filter(|(f, _)| f.kind == Kind::Warning)
+            .filter_map(|(fixture, inspection)| warning_problem(fixture, inspection))
+            .collect()
+    }
+
     /// Valid fixtures that failed, raised an assertion, or did not render.
     pub fn valid_problems(&self) -> Vec<String> {
         let mut problems = Vec::new();
@@ -173,6 +182,33 @@ impl Suite {
     }
 }
 
+/// What is wrong with a warning fixture's inspection, if anything: it must evaluate without a
+/// failed assertion, and one of its warnings must contain the expected text.
+fn warning_problem(fixture: &Fixture, inspection: &Inspection) -> Option<String> {
+    let expected = fixture.expected.as_deref().unwrap_or_default();
+    let errors = inspection.errors();
+    if !errors.is_empty() {
+        return Some(format!(
+            "{} should evaluate (and warn {expected:?}) but raised:\n  {}",
+            fixture.name,
+            errors.join("\n  ")
+        ));
+    }
+    let warnings = inspection.warnings();
+    if fixtures::raises(warnings, expected) {
+        return None;
+    }
+    Some(format!(
+        "{} should warn {expected:?} but warned {}",
+        fixture.name,
+        if warnings.is_empty() {
+            "nothing".to_string()
+        } else {
+            format!("{warnings:?}")
+        }
+    ))
+}
+
 /// Units scoring above [`security::MAX_EXPOSURE`], or `None` when systemd-analyze is missing.
 pub async fn hardening_problems(suite: &Suite) -> anyhow::Result<Option<(usize, Vec<String>)>> {
     if !security::available() {
@@ -233,6 +269,7 @@ pub async fn run_tier_checks(ctx: &Context) -> anyhow::Result<(String, Vec<Strin
     let suite = run_suite(ctx, &env, false).await?;
     let mut problems = suite.valid_problems();
     problems.extend(suite.invalid_problems());
+    problems.extend(suite.warning_problems());
     problems.extend(suite.snapshot_problems(&snapshots_dir(ctx)));
     problems.extend(suite.secret_findings.iter().cloned());
     let hardening = match hardening_problems(&suite).await? {
@@ -253,17 +290,84 @@ pub async fn run_tier_checks(ctx: &Context) -> anyhow::Result<(String, Vec<Strin
             "instantiation failed".into()
         }
     };
-    let valid = suite
-        .fixtures
-        .iter()
-        .filter(|f| f.kind == Kind::Valid)
-        .count();
-    let invalid = suite.fixtures.len() - valid;
+    let count = |kind| suite.fixtures.iter().filter(|f| f.kind == kind).count();
+    let (valid, invalid, warning) = (
+        count(Kind::Valid),
+        count(Kind::Invalid),
+        count(Kind::Warning),
+    );
     let summary = format!(
-        "{valid} valid + {invalid} invalid fixtures in {} nix process(es), {:.1}s; secret scan clean: {}; {hardening}; instantiated {drvs}",
+        "{valid} valid + {invalid} invalid + {warning} warning fixtures in {} nix process(es), {:.1}s; secret scan clean: {}; {hardening}; instantiated {drvs}",
         suite.batch.processes,
         suite.batch.elapsed.as_secs_f64(),
         suite.secret_findings.is_empty()
     );
     Ok((summary, problems))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use types::Outcome;
+
+    fn warning_fixture(expected: &str) -> Fixture {
+        Fixture {
+            name: "warnings/w".into(),
+            kind: Kind::Warning,
+            path: PathBuf::from("/fixtures/warnings/w.nix"),
+            expected: Some(expected.into()),
+        }
+    }
+
+    fn evaluated(failed_assertions: &[&str], warnings: &[&str]) -> Inspection {
+        Inspection {
+            name: "warnings/w".into(),
+            outcome: Outcome::Evaluated {
+                failed_assertions: failed_assertions.iter().map(|s| s.to_string()).collect(),
+                warnings: warnings.iter().map(|s| s.to_string()).collect(),
+                rendered: None,
+                render_error: None,
+            },
+        }
+    }
+
+    #[test]
+    fn warning_fixture_giving_its_warning_is_fine() {
+        let inspection = evaluated(&[], &["other", "x has no\n effect: y"]);
+        assert_eq!(
+            warning_problem(&warning_fixture("x has no effect"), &inspection),
+            None
+        );
+    }
+
+    #[test]
+    fn warning_fixture_without_its_warning_names_the_warnings_given() {
+        let inspection = evaluated(&[], &["something else"]);
+        let problem = warning_problem(&warning_fixture("x has no effect"), &inspection).unwrap();
+        assert!(
+            problem.contains("should warn \"x has no effect\""),
+            "{problem}"
+        );
+        assert!(problem.contains("something else"), "{problem}");
+    }
+
+    #[test]
+    fn warning_fixture_with_a_failed_assertion_is_a_problem_even_when_it_warns() {
+        let inspection = evaluated(&["must be absolute"], &["x has no effect"]);
+        let problem = warning_problem(&warning_fixture("x has no effect"), &inspection).unwrap();
+        assert!(problem.contains("should evaluate"), "{problem}");
+        assert!(problem.contains("must be absolute"), "{problem}");
+    }
+
+    #[test]
+    fn warning_fixture_that_failed_to_evaluate_is_a_problem() {
+        let inspection = Inspection {
+            name: "warnings/w".into(),
+            outcome: Outcome::Failed {
+                message: "undefined variable".into(),
+            },
+        };
+        let problem = warning_problem(&warning_fixture("x"), &inspection).unwrap();
+        assert!(problem.contains("undefined variable"), "{problem}");
+    }
 }
