@@ -1,9 +1,17 @@
 # The option declarations of services.inventree as data for docs/options.md
 # (scripts/gen-options-doc renders it). Evaluates the module in a minimal NixOS system; nothing
-# is built. Declaration paths are made relative to the repository.
+# is built, and no package scope is needed: only the declarations are read (the `packages`
+# option documents its default with defaultText). Declaration paths are made relative to the
+# repository.
 { nixpkgs }:
 let
-  system = import ../tests/eval.nix { inherit nixpkgs; };
+  system = import (nixpkgs + "/nixos/lib/eval-config.nix") {
+    system = "x86_64-linux";
+    modules = [
+      ../default.nix
+      { system.stateVersion = "26.05"; }
+    ];
+  };
   inherit (system.pkgs) lib;
   repoRoot = toString ../..;
   docs = lib.optionAttrSetToDocList system.options.services.inventree;

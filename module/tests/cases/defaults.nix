@@ -1,1 +1,0 @@
-{ services.inventree.enable = true; }

@@ -1,7 +1,0 @@
-{
-  services.inventree = {
-    enable = true;
-    siteUrl = "https://inventree.example.org";
-    database.type = "postgresql";
-  };
-}

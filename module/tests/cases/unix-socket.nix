@@ -1,8 +1,0 @@
-{
-  services.inventree = {
-    enable = true;
-    siteUrl = "https://inventree.example.org";
-    allowedHosts = [ "inventree.example.org" ];
-    serverBind = "unix:/run/inventree/inventree.sock";
-  };
-}
