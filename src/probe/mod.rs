@@ -115,27 +115,16 @@ pub async fn run(options: &ProbeOptions) -> anyhow::Result<ProbeReport> {
         Some(credentials) => {
             match auth::authenticate(&client, credentials, &options.token_name).await {
                 Ok((authed, identity)) => Some((authed, identity)),
-                Err(AuthError::Refused { who, message }) => {
-                    let auth = AuthOutcome::Failed {
-                        message: format!("authentication failed for {who}: {message}"),
+                Err(error) => {
+                    // Refused already reads "authentication failed for <who>: <why>".
+                    let message = match &error {
+                        AuthError::Refused { .. } => error.to_string(),
+                        AuthError::Api(api) => format!("authentication: {api}"),
                     };
                     return Ok(finish(
                         url,
                         server,
-                        auth,
-                        unchecked("authentication failed"),
-                        None,
-                        elapsed(),
-                    ));
-                }
-                Err(AuthError::Api(error)) => {
-                    let auth = AuthOutcome::Failed {
-                        message: format!("authentication: {error}"),
-                    };
-                    return Ok(finish(
-                        url,
-                        server,
-                        auth,
+                        AuthOutcome::Failed { message },
                         unchecked("authentication failed"),
                         None,
                         elapsed(),
