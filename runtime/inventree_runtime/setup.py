@@ -2,8 +2,9 @@
 
 Order (docs/ARCHITECTURE.md): check every secret and password file is
 readable, before writing anything; install config.yaml; ensure the secret
-key; ensure the configured directories; migrate when needed; deploy static
-files; apply the declared users. Each step reports one line, and each is a
+key; ensure the configured directories; migrate when needed, then store
+InvenTree's global settings defaults; deploy static files; apply the
+declared users. Each step reports one line, and each is a
 no-op when already done, so a second run changes nothing.
 """
 
@@ -24,6 +25,7 @@ from .state import SetupState, decide_migrations, read_state, write_state
 from .users_apply import CHECK_MIGRATIONS_FLAG, PENDING_STATUS
 
 USERS_PROGRAM = "inventree_runtime.users_apply"
+SETTINGS_PROGRAM = "inventree_runtime.settings_defaults"
 
 
 @dataclass(frozen=True)
@@ -144,6 +146,8 @@ def run(env: MutableMapping[str, str], report: Callable[[str], None] = print) ->
         report(f"migrations: running ({reason})")
         began = time.monotonic()
         django_manage.migrate(paths.source, env, report)
+        # Before anyone logs in: see settings_defaults for the first login it saves.
+        django_manage.run_module(paths.source, SETTINGS_PROGRAM, env)
         report(f"migrations: done in {time.monotonic() - began:.1f} s")
 
     # With the state unchanged and users to apply, the users program checks for

@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 from . import users
+from .django_program import setup_django
 from .errors import RuntimeFailure
 
 
@@ -43,25 +44,6 @@ class DjangoUserStore:
 
     def all(self):
         return list(self.model.objects.all())
-
-
-# The argv InvenTree sees while Django starts (see the module docstring).
-STARTUP_ARGV_COMMAND = "showmigrations"
-
-
-def setup_django() -> None:
-    """What InvenTree's manage.py does before running a command, as `showmigrations`."""
-    backend_dir = os.getcwd()
-    if backend_dir not in sys.path:
-        sys.path.insert(0, backend_dir)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "InvenTree.settings")
-    import django
-
-    program = sys.argv[0]
-    sys.argv = [program, STARTUP_ARGV_COMMAND]
-    django.setup()
-    # From here on InvenTree's hooks see a program that writes (profiles are created).
-    sys.argv = [program]
 
 
 CHECK_MIGRATIONS_FLAG = "--check-migrations"

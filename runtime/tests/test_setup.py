@@ -66,10 +66,21 @@ class FirstSetupTest(SetupTestCase):
         for key in ("static_root", "media_root", "backup_dir"):
             self.assertTrue(os.path.isdir(self.config[key]), key)
 
-    def test_first_run_migrates_as_inventree_does_then_collects_static_then_applies_users(self):
+    def test_first_run_migrates_as_inventree_does_stores_settings_defaults_then_collects_static_then_applies_users(
+        self,
+    ):
         commands = self.run_setup()
         expected = [" ".join(step[:2]) if step[0] == "migrate" else step[0] for step in MIGRATION_STEPS]
-        self.assertEqual(commands, [*expected, "collectstatic", "collectplugins", "inventree_runtime.users_apply"])
+        self.assertEqual(
+            commands,
+            [
+                *expected,
+                "inventree_runtime.settings_defaults",
+                "collectstatic",
+                "collectplugins",
+                "inventree_runtime.users_apply",
+            ],
+        )
 
     def test_first_run_records_the_state(self):
         self.run_setup()
@@ -92,6 +103,7 @@ class SecondSetupTest(SetupTestCase):
         commands = self.commands_of_run()
         self.assertEqual(commands[0], ["inventree_runtime.users_apply", "--check-migrations"])
         self.assertIn(["migrate", "--run-syncdb", "--noinput", "-v", "1"], commands)
+        self.assertIn(["inventree_runtime.settings_defaults"], commands)
         self.assertEqual(commands[-1], ["inventree_runtime.users_apply"])
         self.assertIn("migrations: running (unapplied migrations in the database)", self.lines)
 

@@ -1,0 +1,66 @@
+"""Store InvenTree's global settings defaults: `python -m inventree_runtime.settings_defaults`.
+
+Why setup does this: InvenTree creates a global setting row the first time
+the setting is read, through the setting's `save()`, which runs the
+setting's `after_save` hook. The hook of LOGIN_ENFORCE_MFA ends every user
+session, and the setting is first read by InvenTree's MFA middleware on the
+first request carrying a session. So on a fresh database the first person
+to log in through the web UI is logged out again by their own next request
+(login answers 200, `/api/user/me/` 401, session cookie deleted); measured
+on a fresh host-tier instance, and reproduced by deleting the row again.
+
+InvenTree's own `InvenTreeSetting.build_default_values()` (what the global
+settings page calls) stores every missing setting with its default through
+`bulk_create`, which runs no hooks. Setup calls it after each migration, as
+that is when settings can be missing: a new database, or a release that
+added settings.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from .django_program import setup_django
+from .errors import RuntimeFailure
+
+
+def defined_keys(setting_model) -> set[str]:
+    """Global settings InvenTree defines and stores defaults for (private `_` keys are its own)."""
+    return {key for key in setting_model.SETTINGS if not key.startswith("_")}
+
+
+def missing_keys(setting_model) -> set[str]:
+    """Global settings InvenTree defines but the database lacks."""
+    stored = set(setting_model.objects.values_list("key", flat=True))
+    return defined_keys(setting_model) - stored
+
+
+def store_defaults(setting_model) -> str:
+    """Store every missing global setting with its default; the line says how many."""
+    missing = missing_keys(setting_model)
+    if not missing:
+        return f"settings: all {len(defined_keys(setting_model))} global settings present"
+    # InvenTree logs and swallows its own errors here; the check below catches them.
+    setting_model.build_default_values()
+    still_missing = missing_keys(setting_model)
+    if still_missing:
+        raise RuntimeFailure(
+            "storing InvenTree's global settings defaults failed; still missing: "
+            + ", ".join(sorted(still_missing))
+        )
+    return f"settings: stored {len(missing) - len(still_missing)} global defaults"
+
+
+def main() -> None:
+    setup_django()
+    from common.models import InvenTreeSetting
+
+    try:
+        print(store_defaults(InvenTreeSetting), flush=True)
+    except RuntimeFailure as failure:
+        print(f"inventree-runtime: error: {failure}", file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
