@@ -102,13 +102,13 @@ pub async fn prepare(
     dir: Option<&Path>,
 ) -> anyhow::Result<Prepared> {
     let started = Instant::now();
-    let manifest = std::fs::read(frontend_manifest(&env.host.src))
-        .with_context(|| format!("reading {}", frontend_manifest(&env.host.src).display()))?;
+    let made_from = template_key(&env.host.src, &env.host.runtime_dir)?;
     let (temp, dir) = match dir {
         Some(dir) => {
             let reusable = Prepared::in_dir(dir, None, 0.0);
             if reusable.is_complete()
-                && std::fs::read(dir.join("manifest.json")).ok().as_ref() == Some(&manifest)
+                && std::fs::read_to_string(dir.join(MADE_FROM)).ok().as_deref()
+                    == Some(made_from.as_str())
             {
                 return Ok(reusable);
             }
@@ -153,12 +153,44 @@ pub async fn prepare(
         );
     }
     copy_tree(&static_root, &dir.join("static")).await?;
-    std::fs::write(dir.join("manifest.json"), &manifest).context("recording the manifest")?;
+    std::fs::write(dir.join(MADE_FROM), &made_from)
+        .context("recording what the template was made from")?;
     Ok(Prepared::in_dir(
         &dir,
         temp,
         started.elapsed().as_secs_f64(),
     ))
+}
+
+/// File in the template directory naming what the template was made from (`template_key`).
+const MADE_FROM: &str = "made-from";
+
+/// What a template depends on besides the fixture: the built frontend (its manifest) and the
+/// setup program that migrated the database (every `inventree_runtime` source), so a template
+/// made by an older setup is not reused after setup learnt a step (such as storing the settings
+/// defaults). A cache key only: `DefaultHasher` may differ between Rust releases, which at worst
+/// rebuilds the template once.
+fn template_key(src: &Path, runtime_dir: &Path) -> anyhow::Result<String> {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    let manifest = frontend_manifest(src);
+    std::fs::read(&manifest)
+        .with_context(|| format!("reading {}", manifest.display()))?
+        .hash(&mut hasher);
+    let package = runtime_dir.join("inventree_runtime");
+    let mut sources: Vec<PathBuf> = std::fs::read_dir(&package)
+        .with_context(|| format!("listing {}", package.display()))?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|ext| ext == "py"))
+        .collect();
+    sources.sort();
+    for source in sources {
+        source.file_name().hash(&mut hasher);
+        std::fs::read(&source)
+            .with_context(|| format!("reading {}", source.display()))?
+            .hash(&mut hasher);
+    }
+    Ok(format!("{:016x}", hasher.finish()))
 }
 
 impl Prepared {
@@ -486,5 +518,49 @@ mod tests {
                 "{err}"
             );
         }
+    }
+
+    /// A tree with a built frontend's manifest and a runtime package of two sources.
+    fn template_inputs() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let manifest = frontend_manifest(&dir.path().join("src"));
+        std::fs::create_dir_all(manifest.parent().expect("manifest has a parent")).expect("mkdir");
+        std::fs::write(&manifest, "{}").expect("manifest");
+        let package = dir.path().join("runtime/inventree_runtime");
+        std::fs::create_dir_all(&package).expect("mkdir");
+        std::fs::write(package.join("setup.py"), "migrate()").expect("source");
+        std::fs::write(package.join("users.py"), "apply()").expect("source");
+        dir
+    }
+
+    fn key_of(dir: &Path) -> String {
+        template_key(&dir.join("src"), &dir.join("runtime")).expect("template key")
+    }
+
+    #[test]
+    fn template_key_is_stable_while_frontend_and_setup_program_are_unchanged() {
+        let dir = template_inputs();
+        assert_eq!(key_of(dir.path()), key_of(dir.path()));
+    }
+
+    #[test]
+    fn template_made_by_an_older_setup_program_is_not_reused() {
+        let dir = template_inputs();
+        let before = key_of(dir.path());
+        let setup = dir.path().join("runtime/inventree_runtime/setup.py");
+        std::fs::write(setup, "migrate(); store_settings_defaults()").expect("source");
+        assert_ne!(key_of(dir.path()), before);
+    }
+
+    #[test]
+    fn template_of_another_frontend_build_is_not_reused() {
+        let dir = template_inputs();
+        let before = key_of(dir.path());
+        std::fs::write(
+            frontend_manifest(&dir.path().join("src")),
+            "{\"index.html\": 2}",
+        )
+        .expect("manifest");
+        assert_ne!(key_of(dir.path()), before);
     }
 }
