@@ -16,6 +16,8 @@ use super::webdriver::{truncate, Element, Session};
 const CLICK_SENT_WITHIN: Duration = Duration::from_secs(8);
 /// Poll interval of every wait.
 const POLL: Duration = Duration::from_millis(250);
+/// How long the login step waits for the logged-in layout before its screenshot.
+const LAYOUT_AFTER_LOGIN_WITHIN: Duration = Duration::from_secs(10);
 
 /// Everything a step needs.
 pub struct Ctx<'a> {
@@ -124,8 +126,8 @@ impl Ctx<'_> {
         // Ready = all three usable, the same elements on two polls in a row (the app re-renders
         // the form once its server settings arrive, and input typed into the first rendering is
         // lost), and the network quiet for NETWORK_QUIET: the app's own "am I logged in?"
-        // requests (session, then /api/user/me/, chained) answered. A login that overtakes them
-        // is undone when their 401 arrives.
+        // requests (session, then /api/user/me/, chained) answered: their 401 clears the app's
+        // user state, so a login must not race them.
         let previous = std::sync::Mutex::new(None::<Vec<Element>>);
         let network = std::sync::Mutex::new(NetworkQuiet::default());
         let waited = wait_for(deadline, "the login form", || async {
@@ -338,6 +340,14 @@ impl Ctx<'_> {
                 self.after_login_summary().await
             );
         }
+
+        // Best effort, for the step's screenshot: the layout the login led to rather than the
+        // blank page in between (the dashboard step checks that layout).
+        let shown_by = (Instant::now() + LAYOUT_AFTER_LOGIN_WITHIN).min(deadline);
+        let _ = wait_for(shown_by, "the logged-in layout", || async {
+            Ok(self.usable(selectors::HEADER_SEARCH).await?.map(|_| ()))
+        })
+        .await;
 
         notes.insert(0, format!("POST {} answered 200", page::LOGIN_API_PATH));
         Ok(notes.join("; "))
