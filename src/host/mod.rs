@@ -4,7 +4,8 @@
 //!
 //! `plan` gets what to run from the eval (or recorded plans), `layout` moves it under a
 //! temporary directory, `process` runs and stops process groups, `instance` is one InvenTree,
-//! `postgres` a throw-away PostgreSQL server, `scenarios` the checks with their figures.
+//! `postgres` a throw-away PostgreSQL server, `web_login` a login as the web UI does it,
+//! `scenarios` the checks with their figures.
 
 pub mod instance;
 pub mod layout;
@@ -13,6 +14,7 @@ pub mod postgres;
 pub mod prerequisites;
 pub mod process;
 pub mod scenarios;
+pub mod web_login;
 
 pub use instance::Instance;
 pub use plan::{HostPlan, PlanOrigin};

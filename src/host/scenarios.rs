@@ -197,7 +197,8 @@ pub fn expect_no_migration(output: &str, what: &str) -> anyhow::Result<()> {
 }
 
 /// defaults (SQLite, from an empty data dir): setup migrates, the API answers, the worker
-/// completes a task. Figures: cold start to healthy, setup, task round trip.
+/// completes a task, the first web login holds. Figures: cold start to healthy, setup, task
+/// round trip.
 pub async fn defaults(host: &HostEnv, plan: &HostPlan) -> anyhow::Result<ScenarioReport> {
     let mut report = ScenarioReport::new("defaults");
     let mut instance = Instance::create(host, plan)?;
@@ -232,6 +233,12 @@ pub async fn defaults(host: &HostEnv, plan: &HostPlan) -> anyhow::Result<Scenari
             .map(|s| s.version.as_str())
             .unwrap_or("?")
     ));
+    // The first session on a fresh database: InvenTree once ended it on the next request.
+    if let Credentials::Password { username, password } = &credentials {
+        let held =
+            super::web_login::session_login_holds(&instance.url(), username, password, 3).await?;
+        report.check(format!("first web login on the fresh database: {held}"));
+    }
     report.figure("setup from empty (migrations included)", setup.elapsed);
     report.figure("server+worker start to healthy", start_to_healthy);
     report.figure(

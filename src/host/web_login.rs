@@ -1,0 +1,139 @@
+//! Logging in the way InvenTree's web UI does — allauth's headless browser API, a session cookie
+//! and the CSRF token — and checking that the session holds on the requests that follow.
+//!
+//! The browser tier checks this in Chromium; this is the same contract over plain HTTP, so the
+//! host tier catches a first login that does not hold on machines without a browser. (InvenTree
+//! once ended every session on the first request carrying one: see `settings_defaults` in the
+//! runtime.)
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context as _};
+use reqwest::cookie::{CookieStore, Jar};
+use reqwest::StatusCode;
+
+/// The allauth headless endpoints the web UI uses (browser client).
+const SESSION_PATH: &str = "api/auth/v1/auth/session";
+const LOGIN_PATH: &str = "api/auth/v1/auth/login";
+/// The request the web UI sends right after logging in, and on every page load.
+const USER_ME_PATH: &str = "api/user/me/";
+const SESSION_COOKIE: &str = "sessionid";
+const CSRF_COOKIE: &str = "csrftoken";
+
+/// Log in as `user` with a session, then ask for `/api/user/me/` `requests_after` times; each
+/// must answer 200 for that user with the session cookie still held. The line says what held.
+pub async fn session_login_holds(
+    url: &str,
+    user: &str,
+    password: &str,
+    requests_after: usize,
+) -> anyhow::Result<String> {
+    let base: reqwest::Url = format!("{}/", url.trim_end_matches('/'))
+        .parse()
+        .with_context(|| format!("instance URL {url}"))?;
+    let jar = Arc::new(Jar::default());
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .cookie_provider(jar.clone())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .context("building the HTTP client")?;
+    let endpoint = |path: &str| base.join(path).with_context(|| format!("joining {path}"));
+
+    // Like the UI: ask for the session first, which sets the CSRF cookie (401: nobody yet).
+    http.get(endpoint(SESSION_PATH)?)
+        .send()
+        .await
+        .with_context(|| format!("GET /{SESSION_PATH}"))?;
+    let csrf = cookie(&jar, &base, CSRF_COOKIE)
+        .with_context(|| format!("GET /{SESSION_PATH} set no {CSRF_COOKIE} cookie"))?;
+
+    let login = http
+        .post(endpoint(LOGIN_PATH)?)
+        .header("X-CSRFToken", &csrf)
+        .json(&serde_json::json!({ "username": user, "password": password }))
+        .send()
+        .await
+        .with_context(|| format!("POST /{LOGIN_PATH}"))?;
+    let status = login.status();
+    if status != StatusCode::OK {
+        let body = login.text().await.unwrap_or_default();
+        bail!(
+            "POST /{LOGIN_PATH} as {user} answered {status}: {}",
+            body.chars().take(300).collect::<String>()
+        );
+    }
+    if cookie(&jar, &base, SESSION_COOKIE).is_none() {
+        bail!("POST /{LOGIN_PATH} answered 200 but set no {SESSION_COOKIE} cookie");
+    }
+
+    for n in 1..=requests_after {
+        let csrf = cookie(&jar, &base, CSRF_COOKIE).unwrap_or_default();
+        let me = http
+            .get(endpoint(USER_ME_PATH)?)
+            .header("X-CSRFToken", csrf)
+            .send()
+            .await
+            .with_context(|| format!("GET /{USER_ME_PATH}"))?;
+        let status = me.status();
+        let body = me.text().await.unwrap_or_default();
+        let held = cookie(&jar, &base, SESSION_COOKIE).is_some();
+        let username = serde_json::from_str::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| {
+                v.get("username")
+                    .and_then(|u| u.as_str())
+                    .map(str::to_owned)
+            });
+        if status != StatusCode::OK || username.as_deref() != Some(user) || !held {
+            bail!(
+                "the session of a login that answered 200 did not hold: request {n} after it, \
+                 GET /{USER_ME_PATH} answered {status} ({}), session cookie {}",
+                body.chars().take(200).collect::<String>(),
+                if held {
+                    "still held"
+                } else {
+                    "deleted by the server"
+                }
+            );
+        }
+    }
+    Ok(format!(
+        "session login as {user} held for {requests_after} requests to /{USER_ME_PATH}"
+    ))
+}
+
+/// The value of cookie `name` the jar would send to `url`.
+fn cookie(jar: &Jar, url: &reqwest::Url, name: &str) -> Option<String> {
+    let header = jar.cookies(url)?;
+    let text = header.to_str().ok()?;
+    cookie_value(text, name)
+}
+
+/// `name`'s value in a `Cookie` header (`a=1; b=2`); an empty value counts as absent.
+fn cookie_value(header: &str, name: &str) -> Option<String> {
+    header
+        .split(';')
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, value)| *key == name && !value.is_empty())
+        .map(|(_, value)| value.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cookie_value;
+
+    #[test]
+    fn cookie_value_is_found_among_others() {
+        let header = "csrftoken=abc; sessionid=xyz";
+        assert_eq!(cookie_value(header, "sessionid").as_deref(), Some("xyz"));
+        assert_eq!(cookie_value(header, "csrftoken").as_deref(), Some("abc"));
+    }
+
+    #[test]
+    fn absent_or_emptied_cookie_is_none() {
+        assert_eq!(cookie_value("csrftoken=abc", "sessionid"), None);
+        assert_eq!(cookie_value("sessionid=; csrftoken=abc", "sessionid"), None);
+    }
+}
