@@ -34,6 +34,11 @@ async fn mount_login(server: &MockServer) {
         )
         .mount(server)
         .await;
+    Mock::given(method("GET"))
+        .and(path("/auth/"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(server)
+        .await;
 }
 
 #[tokio::test]
@@ -56,7 +61,7 @@ async fn a_session_that_holds_passes() {
         .expect("the session holds");
     assert_eq!(
         line,
-        "session login as admin held for 3 requests to /api/user/me/"
+        "session login as admin held for /auth/ and 3 requests to /api/user/me/"
     );
 }
 
@@ -83,7 +88,10 @@ async fn a_session_the_server_ends_after_the_login_is_reported_as_not_holding() 
         .await
         .expect_err("the session did not hold")
         .to_string();
-    assert!(err.contains("request 1 after it"), "{err}");
+    assert!(
+        err.contains("after GET /auth/, request 1 to /api/user/me/"),
+        "{err}"
+    );
     assert!(err.contains("answered 401 Unauthorized"), "{err}");
     assert!(
         err.contains("session cookie deleted by the server"),

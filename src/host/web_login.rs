@@ -16,13 +16,17 @@ use reqwest::StatusCode;
 /// The allauth headless endpoints the web UI uses (browser client).
 const SESSION_PATH: &str = "api/auth/v1/auth/session";
 const LOGIN_PATH: &str = "api/auth/v1/auth/login";
-/// The request the web UI sends right after logging in, and on every page load.
+/// What the web UI asks right after logging in, in this order: whether the login needs MFA set
+/// up (a plain Django view), then who the user is (DRF). The order matters: InvenTree ended the
+/// session during the first request carrying it, and that request still answered.
+const AUTH_CHECK_PATH: &str = "auth/";
 const USER_ME_PATH: &str = "api/user/me/";
 const SESSION_COOKIE: &str = "sessionid";
 const CSRF_COOKIE: &str = "csrftoken";
 
-/// Log in as `user` with a session, then ask for `/api/user/me/` `requests_after` times; each
-/// must answer 200 for that user with the session cookie still held. The line says what held.
+/// Log in as `user` with a session, ask `/auth/` as the UI does, then `/api/user/me/`
+/// `requests_after` times; each must answer 200 for that user with the session cookie still
+/// held. The line says what held.
 pub async fn session_login_holds(
     url: &str,
     user: &str,
@@ -68,6 +72,18 @@ pub async fn session_login_holds(
         bail!("POST /{LOGIN_PATH} answered 200 but set no {SESSION_COOKIE} cookie");
     }
 
+    let check = http
+        .get(endpoint(AUTH_CHECK_PATH)?)
+        .send()
+        .await
+        .with_context(|| format!("GET /{AUTH_CHECK_PATH}"))?;
+    if check.status() != StatusCode::OK {
+        bail!(
+            "GET /{AUTH_CHECK_PATH} right after the login answered {}, not 200",
+            check.status()
+        );
+    }
+
     for n in 1..=requests_after {
         let csrf = cookie(&jar, &base, CSRF_COOKIE).unwrap_or_default();
         let me = http
@@ -88,8 +104,9 @@ pub async fn session_login_holds(
             });
         if status != StatusCode::OK || username.as_deref() != Some(user) || !held {
             bail!(
-                "the session of a login that answered 200 did not hold: request {n} after it, \
-                 GET /{USER_ME_PATH} answered {status} ({}), session cookie {}",
+                "the session of a login that answered 200 did not hold: after GET \
+                 /{AUTH_CHECK_PATH}, request {n} to /{USER_ME_PATH} answered {status} ({}), \
+                 session cookie {}",
                 body.chars().take(200).collect::<String>(),
                 if held {
                     "still held"
@@ -100,7 +117,7 @@ pub async fn session_login_holds(
         }
     }
     Ok(format!(
-        "session login as {user} held for {requests_after} requests to /{USER_ME_PATH}"
+        "session login as {user} held for /{AUTH_CHECK_PATH} and {requests_after} requests to /{USER_ME_PATH}"
     ))
 }
 
