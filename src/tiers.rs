@@ -142,7 +142,7 @@ pub struct TierReport {
 
 /// Render the table `check` prints (and `.ci/run` shows): one row per tier.
 pub fn render_table(reports: &[TierReport]) -> String {
-    let mut out = String::from("tier   status   time     details\n");
+    let mut out = String::from("tier    status   time     details\n");
     for report in reports {
         let (status, details) = match &report.outcome {
             TierOutcome::Passed { summary } => ("run", summary.as_str()),
@@ -151,7 +151,7 @@ pub fn render_table(reports: &[TierReport]) -> String {
         };
         let first_line = details.lines().next().unwrap_or("");
         out.push_str(&format!(
-            "{:<6} {:<8} {:>6.1}s  {}\n",
+            "{:<7} {:<8} {:>6.1}s  {}\n",
             report.tier.name(),
             status,
             report.elapsed.as_secs_f64(),
@@ -192,6 +192,13 @@ mod tests {
                 elapsed: Duration::from_millis(8_400),
             },
             TierReport {
+                tier: Tier::Browser,
+                outcome: TierOutcome::Failed {
+                    details: "login did not hold".into(),
+                },
+                elapsed: Duration::from_millis(31_000),
+            },
+            TierReport {
                 tier: Tier::Vm,
                 outcome: TierOutcome::Skipped {
                     reason: "/dev/kvm missing\nmore".into(),
@@ -201,9 +208,10 @@ mod tests {
         ]);
         assert_eq!(
             table,
-            "tier   status   time     details\n\
-             eval   run         8.4s  14 valid, 22 invalid\n\
-             vm     skipped     0.0s  /dev/kvm missing\n"
+            "tier    status   time     details\n\
+             eval    run         8.4s  14 valid, 22 invalid\n\
+             browser FAILED     31.0s  login did not hold\n\
+             vm      skipped     0.0s  /dev/kvm missing\n"
         );
     }
 }

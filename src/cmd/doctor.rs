@@ -17,8 +17,8 @@ pub async fn run(ctx: &Context) -> anyhow::Result<ExitCode> {
     println!("tiers:");
     for runner in super::check::registry() {
         match (runner.prerequisites)(ctx).await {
-            Ok(found) => println!("  {:<6} ready    {found}", runner.tier.name()),
-            Err(skip) => println!("  {:<6} skipped  {}", runner.tier.name(), skip.reason),
+            Ok(found) => println!("  {:<7} ready    {found}", runner.tier.name()),
+            Err(skip) => println!("  {:<7} skipped  {}", runner.tier.name(), skip.reason),
         }
     }
     Ok(ExitCode::SUCCESS)
