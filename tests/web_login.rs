@@ -103,13 +103,32 @@ async fn a_session_the_server_ends_after_the_login_is_reported_as_not_holding() 
 async fn a_refused_login_names_its_status_and_answer() {
     let server = MockServer::start().await;
     mount_login(&server).await;
+    // allauth's answer to a wrong password (headless browser API).
+    Mock::given(method("POST"))
+        .and(path("/api/auth/v1/auth/login"))
+        .and(body_json(
+            serde_json::json!({"username": "admin", "password": "wrong"}),
+        ))
+        .respond_with(ResponseTemplate::new(400).set_body_json(serde_json::json!({
+            "status": 400,
+            "errors": [{
+                "message": "The username and/or password you specified are not correct.",
+                "code": "username_password_mismatch",
+                "param": "password"
+            }]
+        })))
+        .mount(&server)
+        .await;
     let err = session_login_holds(&server.uri(), "admin", "wrong", 1)
         .await
         .expect_err("wrong password")
         .to_string();
-    // The mock knows only the right password: anything else is a 404 from wiremock.
     assert!(
-        err.contains("POST /api/auth/v1/auth/login as admin answered 404"),
+        err.contains("POST /api/auth/v1/auth/login as admin answered 400 Bad Request"),
+        "{err}"
+    );
+    assert!(
+        err.contains("The username and/or password you specified are not correct."),
         "{err}"
     );
 }

@@ -5,9 +5,10 @@ the setting is read, through the setting's `save()`, which runs the
 setting's `after_save` hook. The hook of LOGIN_ENFORCE_MFA ends every user
 session, and the setting is first read by InvenTree's MFA middleware on the
 first request carrying a session. So on a fresh database the first person
-to log in through the web UI is logged out again by their own next request
-(login answers 200, `/api/user/me/` 401, session cookie deleted); measured
-on a fresh host-tier instance, and reproduced by deleting the row again.
+to log in through the web UI is logged out by their own requests: the login
+answers 200, the first request after it still answers, the next one is a
+401 and the session cookie is deleted. Measured on a fresh host-tier
+instance, and reproduced by deleting the row again.
 
 InvenTree's own `InvenTreeSetting.build_default_values()` (what the global
 settings page calls) stores every missing setting with its default through
