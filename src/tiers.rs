@@ -20,6 +20,9 @@ pub enum Tier {
     Eval,
     /// InvenTree run as the module configures it, as local processes.
     Host,
+    /// The units exactly as NixOS renders them, under a real systemd in a container (needs root,
+    /// `systemd-nspawn`, a container root file system, and the host tier's prerequisites).
+    Systemd,
     /// The web UI of a host-tier instance in a real Chromium (needs host + Chromium + a built
     /// frontend).
     Browser,
@@ -35,6 +38,7 @@ impl Tier {
             Tier::Unit => "unit",
             Tier::Eval => "eval",
             Tier::Host => "host",
+            Tier::Systemd => "systemd",
             Tier::Browser => "browser",
             Tier::Build => "build",
             Tier::Vm => "vm",
