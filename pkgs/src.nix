@@ -35,52 +35,15 @@ stdenvNoCC.mkDerivation (finalAttrs: {
 
   dontConfigure = true;
 
-  # Django's management commands need a configuration; give them a throwaway
-  # one in the build directory (nothing of it reaches $out but static files).
+  # The same script prepares local trees for the harness's host, systemd and browser tiers
+  # (src/prepared_src.rs), so what they run is what this package holds.
   buildPhase = ''
     runHook preBuild
-
-    web=src/backend/InvenTree/web/static/web
-    rm -rf "$web"
-    mkdir -p "$(dirname "$web")"
-    cp -r ${frontend} "$web"
-    chmod -R u+w "$web"
-
-    # The packager's record, read by settings (dotenv) and by the patched
-    # version.py/tasks.py/config.py: the commit, and "NIX" as the installer.
-    echo ${release.commit} > commit_hash.txt
-    {
-      echo INVENTREE_COMMIT_HASH=${release.commit}
-      echo INVENTREE_PKG_INSTALLER=NIX
-    } > VERSION
-    ${lib.optionalString (release.commitDate != null) ''
-      echo ${release.commitDate} > commit_date.txt
-      echo INVENTREE_COMMIT_DATE=${release.commitDate} >> VERSION
-    ''}
-
-    scratch=$(mktemp -d)
-    export HOME=$scratch
-    export INVENTREE_CONFIG_FILE=$scratch/config.yaml
-    export INVENTREE_SECRET_KEY=build-time-only-not-a-secret
-    export INVENTREE_PLUGIN_FILE=$scratch/plugins.txt
-    export INVENTREE_PLUGINS_ENABLED=false
-    export INVENTREE_DB_ENGINE=sqlite3
-    export INVENTREE_DB_NAME=$scratch/build.sqlite3
-    export INVENTREE_MEDIA_ROOT=$scratch/media
-    export INVENTREE_BACKUP_DIR=$scratch/backup
-    export INVENTREE_STATIC_ROOT=$PWD/static
-    export INVENTREE_SITE_URL=http://localhost
-
-    pushd src/backend/InvenTree >/dev/null
-    python manage.py compilemessages --verbosity 0
-    python manage.py collectstatic --no-input --verbosity 0
-    popd >/dev/null
-    rm -rf "$scratch"
-
-    # Bytecode next to the sources: the store is read-only, so Python could
-    # not cache it at run time. Hash-based, as store timestamps are all 1970.
-    python -m compileall -q --invalidation-mode unchecked-hash src/backend/InvenTree tasks.py
-
+    export COMMIT=${release.commit}
+    ${lib.optionalString (release.commitDate != null) "export COMMIT_DATE=${release.commitDate}"}
+    export FRONTEND=${frontend}
+    export PYTHON=python
+    bash ${./prepare-src.sh}
     runHook postBuild
   '';
 
@@ -88,12 +51,6 @@ stdenvNoCC.mkDerivation (finalAttrs: {
     runHook preInstall
     mkdir -p $out
     cp -r . $out
-
-    # The layout of the package this one replaces kept the source tree in
-    # $out/src; keep its project root path, ''${src}/src/src/backend/InvenTree,
-    # working (a sibling link, so no directory loop).
-    mkdir $out/src/src
-    ln -s ../backend $out/src/src/backend
     runHook postInstall
   '';
 

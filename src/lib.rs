@@ -5,6 +5,7 @@
 //! machine supports and why not.
 
 pub mod browser;
+pub mod cache;
 pub mod bump;
 pub mod cli;
 pub mod cmd;
@@ -13,6 +14,7 @@ pub mod eval;
 pub mod host;
 pub mod nix;
 pub mod overrides;
+pub mod prepared_src;
 pub mod probe;
 pub mod tiers;
 pub mod vm;

@@ -303,6 +303,32 @@ let
       adminCommands = map (p: p.name or (toString p)) (moduleDefinitions options.environment.systemPackages);
     };
 
+  # Scripts the module's units and admin commands run (writeShellScript, writeShellScriptBin…):
+  # store path → text and where in the path the file lies, so the systemd tier can install
+  # stand-ins running the same text. Scripts are derivations with a `text` attribute, found in
+  # the InvenTree units' serviceConfig values and in the packages the module puts on the PATH.
+  scriptsOf =
+    config: options:
+    let
+      isScript = v: lib.isDerivation v && v ? text;
+      unitValues = lib.concatMap (
+        n: lib.flatten (lib.attrValues config.systemd.services.${n}.serviceConfig)
+      ) (lib.filter isInventreeUnit (lib.attrNames config.systemd.services));
+      scripts = lib.filter isScript (
+        unitValues ++ moduleDefinitions options.environment.systemPackages
+      );
+    in
+    lib.listToAttrs (
+      map (
+        d:
+        lib.nameValuePair (builtins.unsafeDiscardStringContext (toString d)) {
+          inherit (d) text;
+          destination = d.destination or "";
+          executable = d.executable or false;
+        }
+      ) scripts
+    );
+
   render =
     config: options:
     let
@@ -315,6 +341,7 @@ let
       tmpfiles = tmpfilesOf options;
       nginx = nginxOf config;
       services = servicesOf config options;
+      scripts = scriptsOf config options;
       internal = {
         inherit (cfg.internal)
           environment

@@ -70,6 +70,21 @@ pub struct Rendered {
     pub services: Value,
     /// `services.inventree.internal`, which the host tier consumes.
     pub internal: Internal,
+    /// Scripts the units and admin commands run, by store path (the systemd tier installs them).
+    #[serde(default)]
+    pub scripts: BTreeMap<String, Script>,
+}
+
+/// A script the module writes to the store (`writeShellScript`, `writeShellScriptBin`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Script {
+    pub text: String,
+    /// Where the file lies inside the store path (`/bin/inventree-manage`), empty when the store
+    /// path is the file itself.
+    #[serde(default)]
+    pub destination: String,
+    #[serde(default)]
+    pub executable: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

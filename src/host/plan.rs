@@ -17,12 +17,13 @@ use crate::{
     eval::{
         batch::{self, Target},
         prerequisites::eval_prerequisites,
-        types::{Internal, Outcome},
+        types::{Internal, Outcome, Rendered, Script},
     },
 };
 
-/// The fixtures the host tier runs (files `fixtures/valid/<name>.nix`).
-pub const FIXTURES: &[&str] = &["defaults-sqlite", "users", "postgresql-local"];
+/// The fixtures the host and systemd tiers run (files `fixtures/valid/<name>.nix`); their plans
+/// are recorded under `tests/data/host/` for machines without Nix.
+pub const FIXTURES: &[&str] = &["defaults-sqlite", "users", "postgresql-local", "backups"];
 
 /// One fixture as the host tier needs it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -32,6 +33,30 @@ pub struct HostPlan {
     /// systemd-tmpfiles lines for InvenTree (`d '<path>' <mode> …`): the directories systemd
     /// would create before setup runs.
     pub tmpfiles: Vec<String>,
+    /// What NixOS installs for the units (the systemd tier installs exactly this).
+    #[serde(default)]
+    pub system: SystemPlan,
+}
+
+/// The units as NixOS writes them, the accounts it creates and the scripts the units run.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct SystemPlan {
+    /// Full unit name → its file and the units that pull it in.
+    pub units: BTreeMap<String, UnitFile>,
+    /// `users.users` / `users.groups` of the service user and group (`accounts` of the eval).
+    pub accounts: serde_json::Value,
+    /// Store path → script (see `eval::types::Script`).
+    pub scripts: BTreeMap<String, Script>,
+}
+
+/// One unit file and the `.wants`/`.requires` links NixOS makes for it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct UnitFile {
+    pub text: String,
+    #[serde(default)]
+    pub wanted_by: Vec<String>,
+    #[serde(default)]
+    pub required_by: Vec<String>,
 }
 
 impl HostPlan {
@@ -202,11 +227,7 @@ pub async fn evaluate_targets(
                 rendered: Some(rendered),
                 failed_assertions,
                 ..
-            } if failed_assertions.is_empty() => Ok(HostPlan {
-                fixture: inspection.name,
-                internal: rendered.internal,
-                tmpfiles: rendered.tmpfiles,
-            }),
+            } if failed_assertions.is_empty() => Ok(plan_of(inspection.name, *rendered)),
             other => anyhow::bail!(
                 "fixture {} did not evaluate to something the host tier can run: {}",
                 inspection.name,
@@ -214,6 +235,34 @@ pub async fn evaluate_targets(
             ),
         })
         .collect()
+}
+
+fn plan_of(fixture: String, rendered: Rendered) -> HostPlan {
+    let dependency = |unit: &crate::eval::types::Unit, key: &str| {
+        unit.dependencies.get(key).cloned().unwrap_or_default()
+    };
+    let units = rendered
+        .units
+        .iter()
+        .map(|(name, unit)| {
+            let file = UnitFile {
+                text: unit.text.clone(),
+                wanted_by: dependency(unit, "wantedBy"),
+                required_by: dependency(unit, "requiredBy"),
+            };
+            (name.clone(), file)
+        })
+        .collect();
+    HostPlan {
+        fixture,
+        internal: rendered.internal,
+        tmpfiles: rendered.tmpfiles,
+        system: SystemPlan {
+            units,
+            accounts: rendered.accounts,
+            scripts: rendered.scripts,
+        },
+    }
 }
 
 pub fn read_recorded(dir: &Path, fixture: &str) -> anyhow::Result<HostPlan> {
