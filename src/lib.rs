@@ -16,5 +16,6 @@ pub mod nix;
 pub mod overrides;
 pub mod prepared_src;
 pub mod probe;
+pub mod systemd;
 pub mod tiers;
 pub mod vm;

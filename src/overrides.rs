@@ -28,6 +28,8 @@ pub const ENV_INVENTREE_SRC: &str = "INVENTREE_HARNESS_SRC";
 pub const ENV_PYTHON: &str = "INVENTREE_HARNESS_PYTHON";
 /// The InvenTree tree with a built frontend, for the browser tier (`[browser] inventree_src`).
 pub const ENV_UI_SRC: &str = "INVENTREE_HARNESS_UI_SRC";
+/// The systemd tier's container root file system (`[systemd] rootfs`).
+pub const ENV_SYSTEMD_ROOTFS: &str = "INVENTREE_HARNESS_SYSTEMD_ROOTFS";
 
 /// Where a setting came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +37,8 @@ pub enum Source {
     Flag,
     Env(String),
     ConfigFile(PathBuf),
+    /// Not overridden: the harness's default location.
+    Default,
 }
 
 impl fmt::Display for Source {
@@ -43,6 +47,7 @@ impl fmt::Display for Source {
             Source::Flag => f.write_str("command-line flag"),
             Source::Env(var) => write!(f, "environment variable {var}"),
             Source::ConfigFile(path) => write!(f, "config file {}", path.display()),
+            Source::Default => f.write_str("default"),
         }
     }
 }
@@ -93,6 +98,16 @@ pub struct ConfigFile {
     pub host: HostSection,
     #[serde(default)]
     pub browser: BrowserSection,
+    #[serde(default)]
+    pub systemd: SystemdSection,
+}
+
+/// `[systemd]`: the container root file system of the systemd tier (made by
+/// `scripts/setup-dev`); defaults to `$XDG_CACHE_HOME/nixos-inventree/systemd-rootfs`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SystemdSection {
+    pub rootfs: Option<PathBuf>,
 }
 
 /// `[browser]`: the browser tier's own source tree, one whose frontend is built
@@ -120,6 +135,8 @@ pub struct Overrides {
     pub python: Option<Sourced<PathBuf>>,
     /// The browser tier's InvenTree tree (with a built frontend); env or `[browser]` only.
     pub ui_src: Option<Sourced<PathBuf>>,
+    /// The systemd tier's container root file system; env or `[systemd]` only.
+    pub systemd_rootfs: Option<Sourced<PathBuf>>,
     /// The config file location considered, and whether it existed.
     pub config_file: Option<(PathBuf, bool)>,
 }
@@ -197,6 +214,10 @@ impl Overrides {
                     value,
                     source: source.clone(),
                 });
+                resolved.systemd_rootfs = file.systemd.rootfs.map(|value| Sourced {
+                    value,
+                    source: source.clone(),
+                });
             } else if flags.config.is_some() {
                 bail!("config file {} does not exist", path.display());
             }
@@ -239,6 +260,12 @@ impl Overrides {
             resolved.ui_src = Some(Sourced {
                 value: PathBuf::from(value),
                 source: Source::Env(ENV_UI_SRC.into()),
+            });
+        }
+        if let Some(value) = env(ENV_SYSTEMD_ROOTFS).filter(|v| !v.is_empty()) {
+            resolved.systemd_rootfs = Some(Sourced {
+                value: PathBuf::from(value),
+                source: Source::Env(ENV_SYSTEMD_ROOTFS.into()),
             });
         }
 
@@ -322,6 +349,14 @@ impl Overrides {
                 v.source
             )),
             None => lines.push("browser inventree_src: not set (the host tree is used)".into()),
+        }
+        match &self.systemd_rootfs {
+            Some(v) => lines.push(format!(
+                "systemd rootfs = {} (from {})",
+                v.value.display(),
+                v.source
+            )),
+            None => lines.push("systemd rootfs: not set (the cache's systemd-rootfs is used)".into()),
         }
         lines
     }

@@ -46,18 +46,18 @@ pub struct ScenarioReport {
 }
 
 impl ScenarioReport {
-    fn new(name: &str) -> Self {
+    pub fn new(name: &str) -> Self {
         ScenarioReport {
             name: name.into(),
             ..Default::default()
         }
     }
 
-    fn figure(&mut self, name: &str, duration: Duration) {
+    pub fn figure(&mut self, name: &str, duration: Duration) {
         self.figures.push((name.into(), duration.as_secs_f64()));
     }
 
-    fn check(&mut self, line: impl Into<String>) {
+    pub fn check(&mut self, line: impl Into<String>) {
         self.checked.push(line.into());
     }
 
@@ -126,7 +126,7 @@ async fn token_client(instance: &Instance, credentials: &Credentials) -> anyhow:
     Ok(client)
 }
 
-fn completed_round_trip(report: &probe::ProbeReport) -> anyhow::Result<Duration> {
+pub fn completed_round_trip(report: &probe::ProbeReport) -> anyhow::Result<Duration> {
     match &report.worker {
         WorkerCheck::Completed { round_trip_ms, .. } => Ok(Duration::from_millis(*round_trip_ms)),
         _ => anyhow::bail!("not healthy:\n{}", report.render_human()),

@@ -1,0 +1,170 @@
+//! One fixture deployed in a container: the stand-ins prepared (merged Python, prepared source
+//! tree, the stand-in store), the container booted with them bound, and the plan installed —
+//! ready for `systemctl start inventree.target`.
+
+use std::{
+    path::{Path, PathBuf},
+    time::{Duration, Instant},
+};
+
+use anyhow::Context as _;
+
+use super::{
+    container::{Bind, Container},
+    install, python,
+    prerequisites::SystemdEnv,
+    store,
+};
+use crate::{
+    host::plan::HostPlan,
+    prepared_src::{self, PreparedSrc},
+};
+
+/// What every deployment of a run shares (made once: both are cache entries).
+#[derive(Debug, Clone)]
+pub struct StandIns {
+    pub python: PathBuf,
+    pub src: PreparedSrc,
+}
+
+impl StandIns {
+    pub async fn prepare(flake_dir: &Path, env: &SystemdEnv) -> anyhow::Result<Self> {
+        let python = python::prepare(env).await.context("preparing the container's Python")?;
+        let src = prepared_src::prepare(flake_dir, &env.host.src, &env.host.python)
+            .await
+            .context("preparing the source tree like pkgs/src.nix")?;
+        Ok(StandIns { python, src })
+    }
+}
+
+pub struct Deployment {
+    pub plan: HostPlan,
+    pub container: Container,
+    /// Credential name → the sentinel content installed.
+    pub credentials: Vec<(String, String)>,
+    /// Logs and the stand-in store; removed on drop.
+    pub dir: tempfile::TempDir,
+}
+
+/// The modules whose C parts need the container's system libraries (SQLite, OpenSSL, libpq,
+/// Pango through WeasyPrint): a rootfs without them fails here, naming the fix, rather than in
+/// the middle of a migration.
+const NATIVE_MODULES: &str = "import sqlite3, ssl, ctypes, lzma, bz2, psycopg, MySQLdb, weasyprint, PIL.Image, lxml.etree";
+
+async fn check_libraries(
+    container: &Container,
+    plan_store: &std::collections::BTreeMap<String, store::StandIn>,
+) -> anyhow::Result<()> {
+    let python = plan_store
+        .keys()
+        .find(|p| store::name_of(p).starts_with("inventree-python-"))
+        .context("no inventree-python in the store")?;
+    let interpreter = format!("{python}/bin/python");
+    container
+        .exec_ok(&[&interpreter, "-c", NATIVE_MODULES], Duration::from_secs(60))
+        .await
+        .context("the container lacks system libraries InvenTree's Python needs: remake the rootfs with scripts/setup-dev (it installs them)")?;
+    Ok(())
+}
+
+/// A name nspawn accepts and that says whose container it is.
+fn machine_name(fixture: &str) -> String {
+    let clean: String = fixture.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
+    format!("inventree-harness-{}-{clean}", std::process::id())
+}
+
+impl Deployment {
+    /// Boots a container for `plan` and installs it (nothing started yet).
+    pub async fn create(
+        flake_dir: &Path,
+        env: &SystemdEnv,
+        stand_ins: &StandIns,
+        plan: &HostPlan,
+    ) -> anyhow::Result<Self> {
+        use std::os::unix::fs::PermissionsExt;
+        let started = Instant::now();
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("inventree-systemd-{}.", plan.fixture))
+            .tempdir()
+            .context("creating the deployment's directory")?;
+        let store_dir = dir.path().join("store");
+        std::fs::create_dir_all(&store_dir)?;
+        // Bound at /nix/store: the service user must be able to read it.
+        std::fs::set_permissions(&store_dir, std::fs::Permissions::from_mode(0o755))?;
+        let wrapper_nix = std::fs::read_to_string(flake_dir.join("pkgs/wrapper.nix"))
+            .context("reading pkgs/wrapper.nix")?;
+        let runtime = flake_dir.join("runtime");
+        let sources = store::Sources {
+            python: &stand_ins.python,
+            src: &stand_ins.src.path,
+            runtime: &runtime,
+            wrapper_nix: &wrapper_nix,
+        };
+        let plan_store = store::plan_store(plan, &sources)?;
+        let mut binds = vec![Bind {
+            host: store_dir.clone(),
+            container: "/nix/store".into(),
+            read_only: true,
+        }];
+        for (host, container) in store::write_store(&store_dir, &plan_store)? {
+            binds.push(Bind { host, container, read_only: true });
+        }
+        let container = Container::boot(env, &machine_name(&plan.fixture), &binds, dir.path()).await?;
+        check_libraries(&container, &plan_store).await?;
+        let credentials = install::install(&container, plan)
+            .await
+            .with_context(|| format!("installing {}'s units in the container", plan.fixture))?;
+        eprintln!(
+            "systemd tier: {} deployed ({} units, {} store paths) in {:.1} s",
+            plan.fixture,
+            plan.system.units.len(),
+            plan_store.len(),
+            started.elapsed().as_secs_f64()
+        );
+        Ok(Deployment {
+            plan: plan.clone(),
+            container,
+            credentials,
+            dir,
+        })
+    }
+
+    /// `systemctl <verb> <units…>`; on failure the error quotes each unit's journal.
+    pub async fn systemctl(&self, verb: &str, units: &[&str], timeout: Duration) -> anyhow::Result<()> {
+        let mut argv = vec!["systemctl", verb];
+        argv.extend(units);
+        let done = self.container.exec(&argv, timeout).await?;
+        if done.success {
+            return Ok(());
+        }
+        anyhow::bail!(
+            "`systemctl {verb} {}` failed (exit {:?}): {}{}",
+            units.join(" "),
+            done.code,
+            done.output.trim(),
+            self.journals().await
+        )
+    }
+
+    /// The recent journal of every InvenTree unit, for error messages.
+    pub async fn journals(&self) -> String {
+        let mut out = String::new();
+        for unit in self.inventree_units() {
+            out.push_str(&format!(
+                "\n--- journalctl -u {unit}\n{}",
+                self.container.journal(&unit, 30).await
+            ));
+        }
+        out
+    }
+
+    /// The InvenTree units of the plan, by full name.
+    pub fn inventree_units(&self) -> Vec<String> {
+        self.plan.system.units.keys().cloned().collect()
+    }
+
+    /// Powers the container off, verifying nothing is left.
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        self.container.shutdown().await
+    }
+}
