@@ -195,3 +195,241 @@ async fn copy_template(d: &Deployment) -> anyhow::Result<Template> {
     }
     Ok(template)
 }
+
+/// A fresh deployment whose data dir already holds the template's database and secret key
+/// (owned by the service user, as setup would have left them). Nothing started yet.
+pub async fn deploy_from_template(
+    flake_dir: &Path,
+    env: &SystemdEnv,
+    stand_ins: &StandIns,
+    plan: &HostPlan,
+    template: &Template,
+) -> anyhow::Result<Deployment> {
+    let d = Deployment::create(flake_dir, env, stand_ins, plan).await?;
+    let user = plan.system.accounts["users"]
+        .as_object()
+        .and_then(|users| users.keys().find(|u| plan.system.accounts["users"][u.as_str()]["isSystemUser"] == true))
+        .cloned()
+        .unwrap_or_else(|| "inventree".into());
+    let database = plan.internal.settings["database"]["NAME"]
+        .as_str()
+        .context("the template scenarios need a SQLite fixture")?;
+    let key = plan
+        .internal
+        .environment
+        .get("INVENTREE_SECRET_KEY_FILE")
+        .context("the template scenarios need a generated secret key")?;
+    for (from, inside) in [(&template.database, database), (&template.secret_key, key.as_str())] {
+        let staged = format!("/tmp/{}", from.file_name().and_then(|n| n.to_str()).unwrap_or("staged"));
+        std::fs::copy(from, d.container.path(&staged)).with_context(|| format!("staging {}", from.display()))?;
+        d.container
+            .exec_ok(&["install", "-D", "-o", &user, "-g", &user, "-m", "0600", &staged, inside], Duration::from_secs(30))
+            .await?;
+    }
+    Ok(d)
+}
+
+/// Installed unit files are the rendered ones: the files on disk byte for byte, and what systemd
+/// loaded (`systemctl cat`, no drop-ins) directive by directive, store hashes aside.
+pub async fn units_as_rendered(
+    flake_dir: &Path,
+    env: &SystemdEnv,
+    stand_ins: &StandIns,
+    plan: &HostPlan,
+) -> anyhow::Result<ScenarioReport> {
+    let mut report = ScenarioReport::new(&format!("units as rendered ({})", plan.fixture));
+    let d = Deployment::create(flake_dir, env, stand_ins, plan).await?;
+    for (name, unit) in &plan.system.units {
+        let on_disk = std::fs::read_to_string(d.container.path(&format!("/etc/systemd/system/{name}")))?;
+        anyhow::ensure!(on_disk == unit.text, "{name}: the installed file differs from the rendered text");
+        let loaded = super::install::loaded_unit_file(&d.container, name).await?;
+        let differences = super::install::directive_differences(&unit.text, &loaded);
+        anyhow::ensure!(differences.is_empty(), "{name}: systemd loaded something else:\n{}", differences.join("\n"));
+        let verify = d.container.exec(&["systemd-analyze", "verify", name], Duration::from_secs(60)).await?;
+        anyhow::ensure!(verify.success, "systemd-analyze verify {name}:\n{}", verify.output);
+        report.check(format!(
+            "{name}: installed byte for byte, loaded without drop-ins ({} directives equal), verified",
+            unit.text.lines().filter(|l| l.contains('=')).count()
+        ));
+    }
+    d.shutdown().await?;
+    Ok(report)
+}
+
+/// Probes once, expecting health, and returns the report.
+async fn healthy_now(d: &Deployment, credentials: &Credentials, what: &str) -> anyhow::Result<ProbeReport> {
+    wait_healthy(d, credentials).await.with_context(|| format!("after {what}"))
+}
+
+/// A part made through the API: the data a restart must keep.
+async fn make_part(d: &Deployment, credentials: &Credentials, name: &str) -> anyhow::Result<u64> {
+    let client = crate::probe::client::ApiClient::new(&url(&d.plan)?)?;
+    let (client, _) = probe::auth::authenticate(&client, credentials, "systemd-tier")
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let part: probe::api::Part = client
+        .post(
+            "/api/part/",
+            &serde_json::json!({"name": name, "description": "made by the systemd tier", "component": true}),
+        )
+        .await?;
+    Ok(part.pk)
+}
+
+async fn part_exists(d: &Deployment, credentials: &Credentials, pk: u64) -> anyhow::Result<bool> {
+    let client = crate::probe::client::ApiClient::new(&url(&d.plan)?)?;
+    let (client, _) = probe::auth::authenticate(&client, credentials, "systemd-tier")
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(client.get::<probe::api::Part>(&format!("/api/part/{pk}/")).await.is_ok())
+}
+
+/// `systemctl restart inventree.target` keeps the data; figures: warm start and warm restart.
+pub async fn restart(
+    flake_dir: &Path,
+    env: &SystemdEnv,
+    stand_ins: &StandIns,
+    plan: &HostPlan,
+    template: &Template,
+) -> anyhow::Result<ScenarioReport> {
+    let mut report = ScenarioReport::new("restart");
+    let d = deploy_from_template(flake_dir, env, stand_ins, plan, template).await?;
+    let started = Instant::now();
+    d.systemctl("start", &["inventree.target"], START_TIMEOUT).await?;
+    let credentials = probe_credentials(&d).await?;
+    healthy_now(&d, &credentials, "the first start").await?;
+    report.figure("start from a migrated database to healthy (probe user made in between)", started.elapsed());
+    let pk = make_part(&d, &credentials, "systemd-tier restart part").await?;
+    let server_pid = d.container.property("inventree-server.service", "MainPID").await?;
+    let restarted = Instant::now();
+    d.systemctl("restart", &["inventree.target"], START_TIMEOUT).await?;
+    healthy_now(&d, &credentials, "the restart").await?;
+    report.figure("warm restart to healthy", restarted.elapsed());
+    let new_pid = d.container.property("inventree-server.service", "MainPID").await?;
+    anyhow::ensure!(new_pid != server_pid, "the server was not restarted (MainPID {server_pid} both times)");
+    anyhow::ensure!(part_exists(&d, &credentials, pk).await?, "part {pk} is gone after the restart");
+    report.check(format!("restart of inventree.target restarted the server (MainPID {server_pid} → {new_pid}); part {pk} kept"));
+    d.shutdown().await?;
+    Ok(report)
+}
+
+/// `kill -9` of the worker's main process: systemd restarts it (Restart=on-failure), and a task
+/// enqueued while it was dead completes.
+pub async fn worker_killed(
+    flake_dir: &Path,
+    env: &SystemdEnv,
+    stand_ins: &StandIns,
+    plan: &HostPlan,
+    template: &Template,
+) -> anyhow::Result<ScenarioReport> {
+    let mut report = ScenarioReport::new("worker killed");
+    let d = deploy_from_template(flake_dir, env, stand_ins, plan, template).await?;
+    d.systemctl("start", &["inventree.target"], START_TIMEOUT).await?;
+    let credentials = probe_credentials(&d).await?;
+    healthy_now(&d, &credentials, "the start").await?;
+    let unit = "inventree-cluster.service";
+    let pid = d.container.property(unit, "MainPID").await?;
+    let restarts_before = d.container.property(unit, "NRestarts").await?;
+    let killed = Instant::now();
+    d.container.exec_ok(&["kill", "-9", &pid], Duration::from_secs(10)).await?;
+    // The probe enqueues its task at once, while systemd waits RestartSec before restarting.
+    let state = d.container.property(unit, "ActiveState").await?;
+    anyhow::ensure!(state != "active", "{unit} is still active right after kill -9 of {pid}");
+    let mut options = ProbeOptions::new(url(&d.plan)?);
+    options.credentials = Some(credentials.clone());
+    options.task_timeout = Duration::from_secs(120);
+    let probe = probe::run(&options).await?;
+    anyhow::ensure!(
+        probe.verdict.is_healthy(),
+        "the task enqueued while the worker was dead did not complete:\n{}{}",
+        probe.render_human(),
+        d.journals().await
+    );
+    report.figure("kill -9 to the pending task completed by the restarted worker", killed.elapsed());
+    let new_pid = d.container.property(unit, "MainPID").await?;
+    let restarts = d.container.property(unit, "NRestarts").await?;
+    anyhow::ensure!(new_pid != pid && restarts != restarts_before, "{unit} was not restarted by systemd (MainPID {new_pid}, NRestarts {restarts})");
+    report.check(format!(
+        "{unit} killed (MainPID {pid}, state right after: {state}); systemd restarted it (MainPID {new_pid}, NRestarts {restarts_before} → {restarts}); the task enqueued meanwhile completed"
+    ));
+    d.shutdown().await?;
+    Ok(report)
+}
+
+/// `systemd-analyze security` of every running InvenTree service: at most the design's bar, and
+/// the same figure as the eval tier's offline score of the rendered text.
+pub async fn security_live(
+    flake_dir: &Path,
+    env: &SystemdEnv,
+    stand_ins: &StandIns,
+    plan: &HostPlan,
+    template: &Template,
+) -> anyhow::Result<ScenarioReport> {
+    use crate::eval::security::{parse_exposures, score_units, MAX_EXPOSURE};
+    let mut report = ScenarioReport::new("security of running units");
+    let d = deploy_from_template(flake_dir, env, stand_ins, plan, template).await?;
+    d.systemctl("start", &["inventree.target"], START_TIMEOUT).await?;
+    let services: Vec<(String, String)> = plan
+        .system
+        .units
+        .iter()
+        .filter(|(name, _)| name.ends_with(".service"))
+        .map(|(name, unit)| (name.clone(), unit.text.clone()))
+        .collect();
+    let offline = score_units(&services).await?;
+    for (name, _) in &services {
+        let out = d
+            .container
+            .exec_ok(&["systemd-analyze", "security", "--no-pager", name], Duration::from_secs(60))
+            .await?;
+        let live = parse_exposures(&out).into_iter().next().with_context(|| format!("no score for {name}:\n{out}"))?;
+        let off = offline.iter().find(|e| &e.unit == name).with_context(|| format!("no offline score for {name}"))?;
+        anyhow::ensure!(live.score <= MAX_EXPOSURE, "{name}: live exposure {} > {MAX_EXPOSURE}", live.score);
+        anyhow::ensure!(
+            (live.score - off.score).abs() < 0.05,
+            "{name}: live exposure {} differs from the offline score {}",
+            live.score,
+            off.score
+        );
+        let state = d.container.property(name, "ActiveState").await?;
+        report.check(format!("{name} ({state}): exposure {} {} live, {} offline", live.score, live.verdict, off.score));
+    }
+    d.shutdown().await?;
+    Ok(report)
+}
+
+/// No credential's content (sentinels) in unit files, unit environments, config.yaml or the
+/// journal, after a start that used every credential.
+pub async fn no_secret_leaks(
+    flake_dir: &Path,
+    env: &SystemdEnv,
+    stand_ins: &StandIns,
+    plan: &HostPlan,
+) -> anyhow::Result<ScenarioReport> {
+    let mut report = ScenarioReport::new(&format!("no secret leaks ({})", plan.fixture));
+    let d = Deployment::create(flake_dir, env, stand_ins, plan).await?;
+    d.systemctl("start", &["inventree.target"], START_TIMEOUT).await?;
+    anyhow::ensure!(!d.credentials.is_empty(), "{} loads no credential: nothing to check", plan.fixture);
+    let mut places = Vec::new();
+    for name in d.inventree_units() {
+        places.push((format!("unit file {name}"), std::fs::read_to_string(d.container.path(&format!("/etc/systemd/system/{name}")))?));
+        places.push((format!("environment of {name}"), d.container.property(&name, "Environment").await?));
+    }
+    if let Some(config) = plan.internal.environment.get("INVENTREE_CONFIG_FILE") {
+        places.push(("config.yaml".into(), std::fs::read_to_string(d.container.path(config))?));
+    }
+    places.push(("journal".into(), d.container.exec_ok(&["journalctl", "--no-pager", "-o", "cat"], Duration::from_secs(60)).await?));
+    for (credential, content) in &d.credentials {
+        for (place, text) in &places {
+            anyhow::ensure!(!text.contains(content.as_str()), "the content of credential {credential} appears in the {place}");
+        }
+    }
+    report.check(format!(
+        "{} credentials ({}) absent from {} places (unit files, unit environments, config.yaml, the whole journal)",
+        d.credentials.len(),
+        d.credentials.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", "),
+        places.len()
+    ));
+    d.shutdown().await?;
+    Ok(report)
+}
