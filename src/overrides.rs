@@ -9,6 +9,9 @@
 //! [host]
 //! inventree_src = "/somewhere/InvenTree"   # env INVENTREE_HARNESS_SRC, flag --inventree-src
 //! python = "/somewhere/venv/bin/python"     # env INVENTREE_HARNESS_PYTHON, flag --python
+//!
+//! [ci]
+//! require_tiers = ["eval", "host"]          # env INVENTREE_HARNESS_REQUIRE_TIERS (see `demand`)
 //! ```
 //!
 //! Input overrides from the environment are `INVENTREE_HARNESS_OVERRIDE_<NAME>`, the input name
@@ -93,6 +96,26 @@ pub struct ConfigFile {
     pub host: HostSection,
     #[serde(default)]
     pub browser: BrowserSection,
+    #[serde(default)]
+    pub systemd: SystemdSection,
+    #[serde(default)]
+    pub ci: CiSection,
+}
+
+/// `[systemd]`: the container root file system the systemd tier boots (`scripts/setup-dev`
+/// records it).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SystemdSection {
+    pub rootfs: Option<PathBuf>,
+}
+
+/// `[ci]`: tiers that must run on this machine (see `demand`); names checked there.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CiSection {
+    #[serde(default)]
+    pub require_tiers: Vec<String>,
 }
 
 /// `[browser]`: the browser tier's own source tree, one whose frontend is built
@@ -327,7 +350,8 @@ impl Overrides {
     }
 }
 
-fn read_config_file(path: &Path) -> anyhow::Result<ConfigFile> {
+/// Read and parse the user config file at `path`.
+pub fn read_config_file(path: &Path) -> anyhow::Result<ConfigFile> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("reading harness config file {}", path.display()))?;
     toml::from_str(&text).with_context(|| format!("parsing harness config file {}", path.display()))

@@ -141,3 +141,92 @@ fn override_input_needs_a_name_and_a_reference() {
         .assert()
         .failure();
 }
+
+#[test]
+fn check_fails_a_demanded_tier_that_would_skip_naming_the_missing_prerequisite() {
+    let (mut cmd, _home) = harness_without_nix();
+    let assert = cmd
+        .args(["check", "--tier", "host"])
+        .env("INVENTREE_HARNESS_REQUIRE_TIERS", "host")
+        .env("INVENTREE_HARNESS_SRC", "/nonexistent/inventree")
+        .env("INVENTREE_HARNESS_PYTHON", "/nonexistent/python")
+        .timeout(std::time::Duration::from_secs(60))
+        .assert()
+        .code(1);
+    let table = String::from_utf8(assert.get_output().stdout.clone()).unwrap();
+    let row = table
+        .lines()
+        .find(|l| l.starts_with("host "))
+        .unwrap_or_else(|| panic!("no host row in:\n{table}"));
+    assert!(row.contains("FAILED"), "{row}");
+    assert!(
+        row.contains(
+            "DEMANDED host would skip: /nonexistent/inventree (from environment variable \
+             INVENTREE_HARNESS_SRC) is not an InvenTree source tree"
+        ),
+        "{row}"
+    );
+}
+
+#[test]
+fn an_unknown_demanded_tier_is_an_error_listing_the_valid_tiers() {
+    let (mut cmd, _home) = harness_without_nix();
+    let assert = cmd
+        .args(["check", "--tier", "eval"])
+        .env("INVENTREE_HARNESS_REQUIRE_TIERS", "eval,hots")
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8(assert.get_output().stderr.clone()).unwrap();
+    assert!(
+        stderr.contains(
+            "unknown tier \"hots\" in INVENTREE_HARNESS_REQUIRE_TIERS; valid tiers: \
+             unit, eval, host, systemd, browser, build, vm"
+        ),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn doctor_shows_the_demanded_tiers_and_where_they_are_demanded() {
+    let (mut cmd, home) = harness_without_nix();
+    let dir = home.path().join("config/inventree-harness");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("config.toml"),
+        "[ci]\nrequire_tiers = [\"eval\"]\n",
+    )
+    .unwrap();
+    let out = cmd
+        .arg("doctor")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    assert!(
+        text.contains("demanded tiers: eval (from config file"),
+        "{text}"
+    );
+    assert!(
+        text.contains("eval    FAILS (demanded): would skip: nix not found on PATH"),
+        "{text}"
+    );
+}
+
+#[test]
+fn doctor_configured_tiers_lists_the_tiers_the_config_names_prerequisites_of() {
+    let (mut cmd, home) = harness_without_nix();
+    let dir = home.path().join("config/inventree-harness");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("config.toml"),
+        "[inputs]\nnixpkgs = \"path:/n\"\n[host]\ninventree_src = \"/s\"\npython = \"/p\"\n\
+         [systemd]\nrootfs = \"/r\"\n",
+    )
+    .unwrap();
+    cmd.args(["doctor", "--configured-tiers"])
+        .assert()
+        .success()
+        .stdout("eval,host,systemd\n");
+}

@@ -161,7 +161,7 @@ fn every_scenario_passes_in_a_vm() {
 #[test]
 fn the_vm_test_helpers_pass_their_unit_tests() {
     let Ok(python) = which::which("python3") else {
-        inventree_harness::tiers::report_skip(&Skip::new(
+        inventree_harness::demand::skip_or_fail(&Skip::new(
             Tier::Unit,
             "python3 not on PATH: vm-tests/test_common.py not run",
         ));

@@ -190,7 +190,7 @@ fn nightly_runs_bump_latest_with_flags_that_exist_and_publishes_the_report() {
 #[test]
 fn run_steps_pass_shellcheck() {
     let Ok(shellcheck) = which::which("shellcheck") else {
-        inventree_harness::tiers::report_skip(&inventree_harness::tiers::Skip::new(
+        inventree_harness::demand::skip_or_fail(&inventree_harness::tiers::Skip::new(
             inventree_harness::tiers::Tier::Unit,
             "shellcheck not on PATH: run steps not linted",
         ));
