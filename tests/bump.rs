@@ -127,6 +127,20 @@ async fn reachable(host: &str, port: u16) -> bool {
     )
 }
 
+/// `python --version` succeeds within 30 s, or what it printed.
+fn runs(python: &std::path::Path) -> Result<(), String> {
+    let output = assert_cmd::Command::new(python)
+        .arg("--version")
+        .timeout(Duration::from_secs(30))
+        .output()
+        .map_err(|e| e.to_string())?;
+    if output.status.success() {
+        return Ok(());
+    }
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    Err(stderr.lines().next().unwrap_or("no output").to_owned())
+}
+
 /// Needs PyPI (uv resolves against it), so it belongs to the build tier — the one that fetches from
 /// the network — not to unit, which is offline harness logic.
 #[tokio::test]
@@ -155,6 +169,13 @@ async fn a_dry_run_at_the_pinned_version_relocks_byte_identically_in_a_copy_and_
         ));
         return;
     };
+    // A pyenv shim is on PATH even when its version is not selected, and then fails to run.
+    if let Err(why) = runs(&interpreter) {
+        require!(skip(&format!(
+            "Python 3.13 {} does not run: {why}",
+            interpreter.display()
+        )));
+    }
 
     let scratch = tempfile::tempdir().unwrap();
     let requirements = scratch.path().join("requirements.txt");
