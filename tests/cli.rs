@@ -18,6 +18,18 @@ fn harness_without_nix() -> (Command, tempfile::TempDir) {
     (cmd, home)
 }
 
+/// Write the user config file `harness_without_nix` points the harness at.
+fn write_user_config(home: &tempfile::TempDir, text: &str) {
+    let dir = home.path().join("config/inventree-harness");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("config.toml"), text).unwrap();
+}
+
+/// Run `cmd`, assert it succeeded, and return its stdout.
+fn success_stdout(cmd: &mut Command) -> String {
+    String::from_utf8(cmd.assert().success().get_output().stdout.clone()).unwrap()
+}
+
 #[test]
 fn help_lists_every_subcommand_clap_knows() {
     let subcommands: Vec<String> = Cli::command()
@@ -26,14 +38,7 @@ fn help_lists_every_subcommand_clap_knows() {
         .collect();
     assert!(!subcommands.is_empty(), "clap knows no subcommand");
     let (mut cmd, _home) = harness_without_nix();
-    let out = cmd
-        .arg("--help")
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let help = String::from_utf8(out).unwrap();
+    let help = success_stdout(cmd.arg("--help"));
     for sub in &subcommands {
         assert!(
             help.lines()
@@ -75,21 +80,11 @@ fn doctor_names_missing_nix_and_says_where_overrides_come_from() {
 #[test]
 fn config_file_overrides_are_read_and_attributed() {
     let (mut cmd, home) = harness_without_nix();
-    let dir = home.path().join("config/inventree-harness");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(
-        dir.join("config.toml"),
+    write_user_config(
+        &home,
         "[inputs]\nnixpkgs = \"path:/from-file\"\n[host]\npython = \"/venv/bin/python\"\n",
-    )
-    .unwrap();
-    let out = cmd
-        .arg("doctor")
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let text = String::from_utf8(out).unwrap();
+    );
+    let text = success_stdout(cmd.arg("doctor"));
     assert!(
         text.contains("input nixpkgs = path:/from-file (from config file"),
         "{text}"
@@ -211,21 +206,8 @@ fn an_unknown_demanded_tier_is_an_error_listing_the_valid_tiers() {
 #[test]
 fn doctor_shows_the_demanded_tiers_and_where_they_are_demanded() {
     let (mut cmd, home) = harness_without_nix();
-    let dir = home.path().join("config/inventree-harness");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(
-        dir.join("config.toml"),
-        "[ci]\nrequire_tiers = [\"eval\"]\n",
-    )
-    .unwrap();
-    let out = cmd
-        .arg("doctor")
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let text = String::from_utf8(out).unwrap();
+    write_user_config(&home, "[ci]\nrequire_tiers = [\"eval\"]\n");
+    let text = success_stdout(cmd.arg("doctor"));
     assert!(
         text.contains("demanded tiers: eval (from config file"),
         "{text}"
@@ -239,14 +221,11 @@ fn doctor_shows_the_demanded_tiers_and_where_they_are_demanded() {
 #[test]
 fn doctor_configured_tiers_lists_the_tiers_the_config_names_prerequisites_of() {
     let (mut cmd, home) = harness_without_nix();
-    let dir = home.path().join("config/inventree-harness");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(
-        dir.join("config.toml"),
+    write_user_config(
+        &home,
         "[inputs]\nnixpkgs = \"path:/n\"\n[host]\ninventree_src = \"/s\"\npython = \"/p\"\n\
          [systemd]\nrootfs = \"/r\"\n",
-    )
-    .unwrap();
+    );
     cmd.args(["doctor", "--configured-tiers"])
         .assert()
         .success()
