@@ -64,8 +64,8 @@ pub enum Command {
     Eval(EvalArgs),
     /// Run every tier this machine supports; print a table of tiers run and skipped.
     Check(CheckArgs),
-    /// Show prerequisites of every tier and the overrides in effect.
-    Doctor,
+    /// Show prerequisites of every tier, which tiers are demanded, and the overrides in effect.
+    Doctor(DoctorArgs),
     /// Benchmark: all fixtures in one nix process vs one fixture alone vs one process each.
     BenchEval(BenchEvalArgs),
     /// Probe a running InvenTree: API ready, the worker completes a real task, queue figures.
@@ -191,6 +191,16 @@ pub struct CheckArgs {
     /// Run only these tiers (default: all the machine supports).
     #[arg(long = "tier", value_name = "TIER")]
     pub tiers: Vec<crate::tiers::Tier>,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Print only the tiers whose prerequisites the user config file names, as a comma list
+    /// (what `.ci/run` demands): eval for [inputs], host for [host] inventree_src and python,
+    /// browser and systemd for those plus [browser] inventree_src / [systemd] rootfs, and any in
+    /// [ci] require_tiers.
+    #[arg(long)]
+    pub configured_tiers: bool,
 }
 
 #[derive(Debug, Args)]

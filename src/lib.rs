@@ -10,6 +10,7 @@ pub mod bump;
 pub mod cli;
 pub mod cmd;
 pub mod context;
+pub mod demand;
 pub mod eval;
 pub mod host;
 pub mod nix;

@@ -9,6 +9,9 @@
 //! [host]
 //! inventree_src = "/somewhere/InvenTree"   # env INVENTREE_HARNESS_SRC, flag --inventree-src
 //! python = "/somewhere/venv/bin/python"     # env INVENTREE_HARNESS_PYTHON, flag --python
+//!
+//! [ci]
+//! require_tiers = ["eval", "host"]          # env INVENTREE_HARNESS_REQUIRE_TIERS (see `demand`)
 //! ```
 //!
 //! Input overrides from the environment are `INVENTREE_HARNESS_OVERRIDE_<NAME>`, the input name
@@ -100,14 +103,24 @@ pub struct ConfigFile {
     pub browser: BrowserSection,
     #[serde(default)]
     pub systemd: SystemdSection,
+    #[serde(default)]
+    pub ci: CiSection,
 }
 
-/// `[systemd]`: the container root file system of the systemd tier (made by
-/// `scripts/setup-dev`); defaults to `$XDG_CACHE_HOME/nixos-inventree/systemd-rootfs`.
+/// `[systemd]`: the container root file system the systemd tier boots (`scripts/setup-dev`
+/// makes and records it); defaults to `$XDG_CACHE_HOME/nixos-inventree/systemd-rootfs`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SystemdSection {
     pub rootfs: Option<PathBuf>,
+}
+
+/// `[ci]`: tiers that must run on this machine (see `demand`); names checked there.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CiSection {
+    #[serde(default)]
+    pub require_tiers: Vec<String>,
 }
 
 /// `[browser]`: the browser tier's own source tree, one whose frontend is built
@@ -362,7 +375,8 @@ impl Overrides {
     }
 }
 
-fn read_config_file(path: &Path) -> anyhow::Result<ConfigFile> {
+/// Read and parse the user config file at `path`.
+pub fn read_config_file(path: &Path) -> anyhow::Result<ConfigFile> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("reading harness config file {}", path.display()))?;
     toml::from_str(&text).with_context(|| format!("parsing harness config file {}", path.display()))

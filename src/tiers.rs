@@ -1,7 +1,7 @@
 //! Tiers: which checks this machine can run, and why not.
 //!
 //! A tier runs when its prerequisites are present and is skipped, naming the missing prerequisite,
-//! when they are not. Tests use [`require!`](crate::require) to skip (passing) with that reason;
+//! when they are not (or fails, when the tier is demanded: [`crate::demand`]). Tests use [`require!`](crate::require) to skip (passing) with that reason;
 //! `inventree-harness check` runs every registered [`TierRunner`] and prints a table.
 //!
 //! To register a tier: write `pub fn tier_runner() -> TierRunner` in your tier's module and add it
@@ -87,7 +87,9 @@ pub fn report_skip(skip: &Skip) {
     eprintln!("{skip}");
 }
 
-/// Unwrap a [`Prerequisite`] in a test, or report the skip and return early (the test passes).
+/// Unwrap a [`Prerequisite`] in a test, or report the skip and return early (the test passes) —
+/// unless the tier is demanded (`INVENTREE_HARNESS_REQUIRE_TIERS`, `[ci] require_tiers`): then the
+/// test panics with `DEMANDED <tier> would skip: <reason>` (see [`crate::demand`]).
 ///
 /// ```ignore
 /// let nix = inventree_harness::require!(tiers::eval_prerequisites(&ctx).await);
@@ -98,7 +100,17 @@ macro_rules! require {
         match $prerequisite {
             Ok(value) => value,
             Err(skip) => {
-                $crate::tiers::report_skip(&skip);
+                $crate::demand::skip_or_fail(&skip);
+                return Default::default();
+            }
+        }
+    };
+    // With an explicit [`crate::demand::Demand`] instead of the process environment's.
+    ($prerequisite:expr, demand = $demand:expr) => {
+        match $prerequisite {
+            Ok(value) => value,
+            Err(skip) => {
+                $crate::demand::Demand::skip_or_fail($demand, &skip);
                 return Default::default();
             }
         }
@@ -175,14 +187,25 @@ mod tests {
         assert_eq!(skip.to_string(), "SKIPPED eval: nix not found on PATH");
     }
 
-    fn returns_early_on_skip() -> Option<u32> {
-        let value: u32 = require!(Err::<u32, _>(Skip::new(Tier::Host, "no python")));
+    fn host_value_or_early_return(demand: &crate::demand::Demand) -> Option<u32> {
+        let value: u32 = require!(
+            Err::<u32, _>(Skip::new(Tier::Host, "no python")),
+            demand = demand
+        );
         Some(value)
     }
 
     #[test]
     fn require_returns_default_when_prerequisite_is_missing() {
-        assert_eq!(returns_early_on_skip(), None);
+        let nothing_demanded = crate::demand::Demand::default();
+        assert_eq!(host_value_or_early_return(&nothing_demanded), None);
+    }
+
+    #[test]
+    #[should_panic(expected = "DEMANDED host would skip: no python")]
+    fn require_panics_naming_the_prerequisite_when_the_tier_is_demanded() {
+        let host = crate::demand::Demand::resolve(Some("host"), None).unwrap();
+        host_value_or_early_return(&host);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! `inventree-harness bump`: the latest release of a recorded feed, the report as people read it
 //! (snapshot), and a dry run that regenerates the Python lock in a copy of the checkout and writes a
-//! report — skipped, naming what is missing, without python3, uv, a Python 3.13 or PyPI.
+//! report — a build-tier test (it needs PyPI), skipped, naming what is missing, without python3, uv,
+//! a Python 3.13 or PyPI.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -126,11 +127,27 @@ async fn reachable(host: &str, port: u16) -> bool {
     )
 }
 
+/// `python --version` succeeds within 30 s, or what it printed.
+fn runs(python: &std::path::Path) -> Result<(), String> {
+    let output = assert_cmd::Command::new(python)
+        .arg("--version")
+        .timeout(Duration::from_secs(30))
+        .output()
+        .map_err(|e| e.to_string())?;
+    if output.status.success() {
+        return Ok(());
+    }
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    Err(stderr.lines().next().unwrap_or("no output").to_owned())
+}
+
+/// Needs PyPI (uv resolves against it), so it belongs to the build tier — the one that fetches from
+/// the network — not to unit, which is offline harness logic.
 #[tokio::test]
-async fn a_dry_run_regenerates_the_lock_in_a_copy_and_writes_a_report() {
+async fn a_dry_run_at_the_pinned_version_relocks_byte_identically_in_a_copy_and_writes_a_report() {
     let ctx = Context::for_tests().unwrap();
     let skip =
-        |reason: &str| Err::<(), _>(Skip::new(Tier::Unit, format!("bump dry run: {reason}")));
+        |reason: &str| Err::<(), _>(Skip::new(Tier::Build, format!("bump dry run: {reason}")));
     for tool in ["python3", "uv", "git"] {
         if which::which(tool).is_err() {
             require!(skip(&format!("{tool} not on PATH")));
@@ -152,6 +169,13 @@ async fn a_dry_run_regenerates_the_lock_in_a_copy_and_writes_a_report() {
         ));
         return;
     };
+    // A pyenv shim is on PATH even when its version is not selected, and then fails to run.
+    if let Err(why) = runs(&interpreter) {
+        require!(skip(&format!(
+            "Python 3.13 {} does not run: {why}",
+            interpreter.display()
+        )));
+    }
 
     let scratch = tempfile::tempdir().unwrap();
     let requirements = scratch.path().join("requirements.txt");

@@ -122,7 +122,7 @@ fn secret_scan_finds_nothing() {
 fn every_service_unit_scores_at_most_1_5() {
     let suite = require!(suite());
     if !security::available() {
-        inventree_harness::tiers::report_skip(&Skip::new(
+        inventree_harness::demand::skip_or_fail(&Skip::new(
             Tier::Eval,
             "systemd-analyze not on PATH: unit hardening not scored",
         ));

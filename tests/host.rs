@@ -98,7 +98,7 @@ async fn users_get_tokens_rotate_passwords_and_a_second_setup_changes_nothing() 
 }
 
 #[tokio::test]
-async fn restart_keeps_data_skips_migrations_and_is_fast() {
+async fn restart_keeps_data_and_skips_migrations() {
     let (ctx, env) = require!(host_env().await);
     let _one = ONE_AT_A_TIME.lock().await;
     let template = template(&ctx, &env).await;

@@ -2,7 +2,7 @@
 //! `cargo test` so one command checks the whole repository.
 //!
 //! They need only a standard-library Python >= 3.11 (no Django, no InvenTree). Without one
-//! the test prints why it skipped and passes, like every tier whose prerequisite is missing.
+//! the test prints `SKIPPED unit: <reason>` and passes, like every tier whose prerequisite is missing.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -86,7 +86,10 @@ fn runtime_python_unit_tests_pass() {
     let python = match find_python() {
         Ok(python) => python,
         Err(reason) => {
-            eprintln!("skipped: runtime unit tests need Python >= 3.11: {reason}");
+            inventree_harness::demand::skip_or_fail(&inventree_harness::tiers::Skip::new(
+                inventree_harness::tiers::Tier::Unit,
+                format!("runtime unit tests need Python >= 3.11: {reason}"),
+            ));
             return;
         }
     };

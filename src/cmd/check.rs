@@ -1,11 +1,13 @@
 //! `inventree-harness check`: run every tier this machine supports, print a table of tiers run and
-//! skipped (with the missing prerequisite), exit 1 when any tier failed.
+//! skipped (with the missing prerequisite), exit 1 when any tier failed (a demanded tier that would
+//! skip has failed).
 
 use std::{process::ExitCode, time::Instant};
 
 use crate::{
     cli::CheckArgs,
     context::Context,
+    demand::{Demand, DemandedSkip, ENV_REQUIRE_TIERS},
     tiers::{render_table, TierOutcome, TierReport, TierRunner},
 };
 
@@ -20,8 +22,9 @@ pub fn registry() -> Vec<TierRunner> {
     ]
 }
 
-/// Run `runners` in order (prerequisites first, then the tier) and collect their reports.
-pub async fn run_tiers(ctx: &Context, runners: &[TierRunner]) -> Vec<TierReport> {
+/// Run `runners` in order (prerequisites first, then the tier) and collect their reports. A tier
+/// that `demand` names and whose prerequisite is missing fails instead of skipping.
+pub async fn run_tiers(ctx: &Context, runners: &[TierRunner], demand: &Demand) -> Vec<TierReport> {
     let mut reports = Vec::new();
     for runner in runners {
         let started = Instant::now();
@@ -31,6 +34,9 @@ pub async fn run_tiers(ctx: &Context, runners: &[TierRunner]) -> Vec<TierReport>
                 eprintln!("   prerequisites: {found}");
                 (runner.run)(ctx).await
             }
+            Err(skip) if demand.demands(skip.tier) => TierOutcome::Failed {
+                details: DemandedSkip(&skip).to_string(),
+            },
             Err(skip) => skip.into(),
         };
         if let TierOutcome::Failed { details } = &outcome {
@@ -47,11 +53,13 @@ pub async fn run_tiers(ctx: &Context, runners: &[TierRunner]) -> Vec<TierReport>
 
 pub async fn run(ctx: &Context, args: CheckArgs) -> anyhow::Result<ExitCode> {
     ctx.print_overrides();
+    let demand = demand_of_run(ctx)?;
+    eprintln!("demanded tiers: {}", demand.describe());
     let runners: Vec<TierRunner> = registry()
         .into_iter()
         .filter(|r| args.tiers.is_empty() || args.tiers.contains(&r.tier))
         .collect();
-    let reports = run_tiers(ctx, &runners).await;
+    let reports = run_tiers(ctx, &runners, &demand).await;
     print!("{}", render_table(&reports));
     let failed = reports
         .iter()
@@ -61,4 +69,15 @@ pub async fn run(ctx: &Context, args: CheckArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The demanded tiers of this run: `INVENTREE_HARNESS_REQUIRE_TIERS`, else `[ci] require_tiers` of
+/// the config file this run reads (`--config` included).
+pub fn demand_of_run(ctx: &Context) -> anyhow::Result<Demand> {
+    let config = ctx
+        .overrides
+        .config_file
+        .as_ref()
+        .map(|(path, _)| path.as_path());
+    Demand::resolve(std::env::var(ENV_REQUIRE_TIERS).ok().as_deref(), config)
 }

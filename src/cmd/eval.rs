@@ -15,9 +15,7 @@ use crate::{
 
 pub async fn run(ctx: &Context, args: EvalArgs) -> anyhow::Result<ExitCode> {
     ctx.print_overrides();
-    let env = eval_prerequisites(ctx)
-        .await
-        .map_err(|skip| anyhow::anyhow!("cannot evaluate: {}", skip.reason))?;
+    // Usage errors (a file that is not there) first: they need no nix to find.
     let mut targets = Vec::new();
     for file in &args.files {
         let path = file
@@ -37,6 +35,9 @@ pub async fn run(ctx: &Context, args: EvalArgs) -> anyhow::Result<ExitCode> {
                 .with_context(|| format!("--with-module {}", m.display()))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
+    let env = eval_prerequisites(ctx)
+        .await
+        .map_err(|skip| anyhow::anyhow!("cannot evaluate: {}", skip.reason))?;
     let options = batch::Options {
         extra_modules: with_modules,
         progress: args.progress,

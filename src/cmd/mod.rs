@@ -29,7 +29,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Eval(args) => eval::run(&ctx, args).await,
         Command::Check(args) => check::run(&ctx, args).await,
-        Command::Doctor => doctor::run(&ctx).await,
+        Command::Doctor(args) => doctor::run(&ctx, args).await,
         Command::BenchEval(args) => bench_eval::run(&ctx, args).await,
         Command::Probe(args) => probe::run(args).await,
         Command::Browser(args) => browser::run(&ctx, args).await,

@@ -254,7 +254,8 @@ pub async fn defaults(host: &HostEnv, plan: &HostPlan) -> anyhow::Result<Scenari
     Ok(report)
 }
 
-/// restart: data survives, the second setup skips migrations, warm restart is fast.
+/// restart: data survives and the second setup skips migrations; the warm restart is timed (a
+/// figure of the report, not a bound).
 pub async fn restart(
     host: &HostEnv,
     plan: &HostPlan,
@@ -433,6 +434,8 @@ struct UserRow {
     is_active: bool,
 }
 
+/// Whether `user` with `password` is granted an API token: true for a key of InvenTree's shape,
+/// false for a refusal (401/403), an error for anything else.
 async fn can_get_token(instance: &Instance, user: &str, password: &str) -> anyhow::Result<bool> {
     let client = api(instance)?.with_auth(Auth::Basic {
         username: user.into(),
@@ -442,7 +445,13 @@ async fn can_get_token(instance: &Instance, user: &str, password: &str) -> anyho
         .get::<probe::api::TokenResponse>("/api/user/token/?name=host-tier")
         .await
     {
-        Ok(token) => Ok(token.token.starts_with("inv-") || !token.token.is_empty()),
+        Ok(token) if probe::api::is_api_token_key(&token.token) => Ok(true),
+        Ok(token) => anyhow::bail!(
+            "{user} was answered something that is not an InvenTree API token key \
+             (inv-<40 hex>-<YYYYMMDD>): {} characters starting {:?}",
+            token.token.len(),
+            token.token.chars().take(4).collect::<String>()
+        ),
         Err(e) if e.status().is_some_and(|s| s == 401 || s == 403) => Ok(false),
         Err(e) => Err(e.into()),
     }

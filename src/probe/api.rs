@@ -36,6 +36,24 @@ pub struct TokenResponse {
     pub expiry: Option<String>,
 }
 
+/// Whether `key` has the shape of an InvenTree API token key (`users.models.ApiToken.generate_key`):
+/// `inv-`, 40 lowercase hex digits (Django REST framework's `secrets.token_hex(20)`), `-`, and the
+/// creation date as 8 digits (`YYYYMMDD`).
+pub fn is_api_token_key(key: &str) -> bool {
+    let Some(rest) = key.strip_prefix("inv-") else {
+        return false;
+    };
+    let Some((random, date)) = rest.split_once('-') else {
+        return false;
+    };
+    random.len() == 40
+        && random
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        && date.len() == 8
+        && date.bytes().all(|b| b.is_ascii_digit())
+}
+
 /// `GET /api/user/me/`.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 pub struct CurrentUser {
@@ -106,4 +124,24 @@ impl<T> Listing<T> {
 #[derive(Debug, Clone, Deserialize)]
 pub struct ErrorDetail {
     pub detail: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use rstest::rstest;
+
+    use super::is_api_token_key;
+
+    #[rstest]
+    #[case::as_inventree_makes_it("inv-0123456789abcdef0123456789abcdef01234567-20261203", true)]
+    #[case::no_prefix("0123456789abcdef0123456789abcdef01234567-20261203", false)]
+    #[case::short_random_part("inv-0123456789abcdef-20261203", false)]
+    #[case::upper_case_hex("inv-0123456789ABCDEF0123456789abcdef01234567-20261203", false)]
+    #[case::no_date("inv-0123456789abcdef0123456789abcdef01234567", false)]
+    #[case::date_not_digits("inv-0123456789abcdef0123456789abcdef01234567-2026-12-", false)]
+    #[case::redacted_as_the_api_lists_it("inv-0123********************01234567-20261203", false)]
+    #[case::empty("", false)]
+    fn api_token_key_shape(#[case] key: &str, #[case] valid: bool) {
+        assert_eq!(is_api_token_key(key), valid, "{key}");
+    }
 }
