@@ -87,3 +87,64 @@ async fn target_start_runs_setup_before_server_and_worker_and_the_probe_is_healt
     println!("{report}");
     eprintln!("{report}");
 }
+
+/// Runs one template scenario on defaults-sqlite and prints its report.
+macro_rules! template_scenario {
+    ($name:ident, $scenario:path) => {
+        #[tokio::test]
+        async fn $name() {
+            let (ctx, env) = require!(systemd_env().await);
+            let _one = ONE_AT_A_TIME.lock().await;
+            let (_, template) = cold(&ctx, &env).await;
+            let defaults = plan(&ctx, "defaults-sqlite").await;
+            let stand_ins = stand_ins(&ctx, &env).await;
+            let report = $scenario(&ctx.flake_dir, &env, &stand_ins, &defaults, &template)
+                .await
+                .unwrap_or_else(|e| panic!("{e:#}"));
+            println!("{}", report.render());
+            eprintln!("{}", report.render());
+        }
+    };
+}
+
+template_scenario!(
+    restart_of_the_target_restarts_the_server_and_keeps_data,
+    scenarios::restart
+);
+template_scenario!(
+    worker_killed_with_sigkill_is_restarted_by_systemd_and_completes_the_task_enqueued_meanwhile,
+    scenarios::worker_killed
+);
+template_scenario!(
+    every_running_service_scores_at_most_1_5_live_and_as_offline,
+    scenarios::security_live
+);
+
+#[tokio::test]
+async fn installed_units_are_the_rendered_ones_byte_for_byte_and_load_without_drop_ins() {
+    let (ctx, env) = require!(systemd_env().await);
+    let _one = ONE_AT_A_TIME.lock().await;
+    let stand_ins = stand_ins(&ctx, &env).await;
+    for fixture in ["defaults-sqlite", "backups", "users"] {
+        let plan = plan(&ctx, fixture).await;
+        let report = scenarios::units_as_rendered(&ctx.flake_dir, &env, &stand_ins, &plan)
+            .await
+            .unwrap_or_else(|e| panic!("{fixture}: {e:#}"));
+        println!("{}", report.render());
+        eprintln!("{}", report.render());
+    }
+}
+
+#[tokio::test]
+async fn no_credential_content_reaches_unit_files_environment_config_or_journal() {
+    let (ctx, env) = require!(systemd_env().await);
+    let _one = ONE_AT_A_TIME.lock().await;
+    let (_, template) = cold(&ctx, &env).await;
+    let stand_ins = stand_ins(&ctx, &env).await;
+    let users = plan(&ctx, "users").await;
+    let report = scenarios::no_secret_leaks(&ctx.flake_dir, &env, &stand_ins, &users, &template)
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    println!("{}", report.render());
+    eprintln!("{}", report.render());
+}

@@ -331,7 +331,9 @@ pub async fn worker_killed(
     let pid = d.container.property(unit, "MainPID").await?;
     let restarts_before = d.container.property(unit, "NRestarts").await?;
     let killed = Instant::now();
-    d.container.exec_ok(&["kill", "-9", &pid], Duration::from_secs(10)).await?;
+    // SIGKILL to the main process only, as `kill -9 <MainPID>` would (the rootfs has no procps).
+    let kill = ["systemctl", "kill", "--signal=SIGKILL", "--kill-who=main", unit];
+    d.container.exec_ok(&kill, Duration::from_secs(10)).await?;
     // The probe enqueues its task at once, while systemd waits RestartSec before restarting.
     let state = d.container.property(unit, "ActiveState").await?;
     anyhow::ensure!(state != "active", "{unit} is still active right after kill -9 of {pid}");
@@ -405,9 +407,10 @@ pub async fn no_secret_leaks(
     env: &SystemdEnv,
     stand_ins: &StandIns,
     plan: &HostPlan,
+    template: &Template,
 ) -> anyhow::Result<ScenarioReport> {
     let mut report = ScenarioReport::new(&format!("no secret leaks ({})", plan.fixture));
-    let d = Deployment::create(flake_dir, env, stand_ins, plan).await?;
+    let d = deploy_from_template(flake_dir, env, stand_ins, plan, template).await?;
     d.systemctl("start", &["inventree.target"], START_TIMEOUT).await?;
     anyhow::ensure!(!d.credentials.is_empty(), "{} loads no credential: nothing to check", plan.fixture);
     let mut places = Vec::new();
