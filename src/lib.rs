@@ -14,5 +14,7 @@ pub mod host;
 pub mod nix;
 pub mod overrides;
 pub mod probe;
+pub mod process;
 pub mod tiers;
+pub mod util;
 pub mod vm;
