@@ -3,7 +3,7 @@
 //! report. A dry run does all of it in a copy of the checkout (`target/bump-runs/<time>/workspace`).
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _, Result};
 
@@ -12,12 +12,13 @@ use super::hashes::{self, FAKE_HASH};
 use super::lockdiff::{self, LockDiff};
 use super::pin::{Change, Pin, PinFile, PIN_FILE};
 use super::process;
-use super::report::{tail, utc_timestamp, BumpReport, FieldChange, Outcome, Step};
+use super::report::{BumpReport, FieldChange, Outcome, Step};
 use super::sources;
 use super::version::{classify, Version};
 use crate::context::Context;
 use crate::nix::NixError;
 use crate::tiers::TierOutcome;
+use crate::util::{tail, unix_now, utc_timestamp};
 use crate::vm;
 
 #[derive(Debug, Clone)]
@@ -85,13 +86,6 @@ impl Steps {
         );
         self.0.push(step);
     }
-}
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
 }
 
 /// The release feed's text: a recorded file, or GitHub's releases API.
@@ -298,7 +292,7 @@ fn first_line(text: &str) -> String {
 }
 
 pub async fn run(ctx: &Context, opts: &BumpOptions) -> Result<BumpOutcome> {
-    let started_at = now();
+    let started_at = unix_now();
     let report_dir = opts
         .runs_root
         .clone()

@@ -17,6 +17,7 @@ use super::{
     process::{self, Finished, Running, Spec},
 };
 use crate::probe::{self, Credentials, ProbeOptions, ProbeReport};
+use crate::util::{free_port, tail};
 
 /// Setup includes migrating an empty database (~1-2 min on 2 cores).
 pub const SETUP_TIMEOUT: Duration = Duration::from_secs(900);
@@ -55,7 +56,7 @@ impl Instance {
             .context("creating the instance's temporary directory")?;
         let port = match port {
             Some(port) => port,
-            None => process::free_port()?,
+            None => free_port()?,
         };
         let layout = layout::lay_out(plan, dir.path(), &host.src, port)
             .with_context(|| format!("laying out fixture {}", plan.fixture))?;
@@ -138,7 +139,7 @@ impl Instance {
                 "{}: setup failed (exit {:?}):\n{}",
                 self.plan.fixture,
                 done.code,
-                process::tail(&done.output, 40)
+                tail(&done.output, 40)
             );
         }
         Ok(done)
@@ -217,7 +218,7 @@ impl Instance {
                 anyhow::bail!(
                     "{}: the server exited ({status}):\n{}",
                     self.plan.fixture,
-                    process::tail(&server.output(), 40)
+                    tail(&server.output(), 40)
                 );
             }
         }
@@ -265,7 +266,7 @@ impl Instance {
             if !done.success && !done.output.contains("already taken") {
                 anyhow::bail!(
                     "creating the probe user failed:\n{}",
-                    process::tail(&done.output, 20)
+                    tail(&done.output, 20)
                 );
             }
             std::fs::write(&marker, "").context("writing the probe-user marker")?;

@@ -30,6 +30,7 @@ use crate::probe::{
     client::{ApiClient, Auth},
     Credentials, ProbeOptions, Verdict, WorkerCheck,
 };
+use crate::process::{self, Spec};
 
 /// Budget for a started instance to become healthy (server up, worker completing a task).
 pub const HEALTHY_BUDGET: Duration = Duration::from_secs(120);
@@ -155,7 +156,7 @@ async fn healthy(
 fn log_tail(instance: &Instance, name: &str) -> String {
     let text = std::fs::read_to_string(instance.layout.logs_dir.join(format!("{name}.log")))
         .unwrap_or_default();
-    super::process::tail(&text, 30)
+    crate::util::tail(&text, 30)
 }
 
 /// Stops everything and checks nothing is left of it.
@@ -699,12 +700,9 @@ pub async fn postgres_unavailable(host: &HostEnv) -> Option<String> {
     if let Err(why) = postgres::find_bin_dir() {
         return Some(why);
     }
-    let check = tokio::process::Command::new(&host.python)
-        .args(["-c", "import psycopg"])
-        .kill_on_drop(true)
-        .output();
-    match tokio::time::timeout(Duration::from_secs(60), check).await {
-        Ok(Ok(out)) if out.status.success() => None,
+    let check = Spec::new(&host.python).args(["-c", "import psycopg"]);
+    match process::run(&check, Duration::from_secs(60)).await {
+        Ok(done) if done.success => None,
         _ => Some(format!(
             "Python {} has no PostgreSQL driver (psycopg)",
             host.python.display()

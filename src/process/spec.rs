@@ -105,6 +105,19 @@ impl Spec {
         self
     }
 
+    /// Sets each of `vars`, as [`Spec::env`].
+    pub fn envs<I, K, V>(mut self, vars: I) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<String>,
+    {
+        self.env
+            .vars_mut()
+            .extend(vars.into_iter().map(|(k, v)| (k.into(), v.into())));
+        self
+    }
+
     /// Only the variables set on this spec reach the program.
     pub fn clear_env(mut self) -> Self {
         self.env = Env::Cleared(std::mem::take(self.env.vars_mut()));
