@@ -41,6 +41,16 @@ pub fn free_port() -> anyhow::Result<u16> {
         .port())
 }
 
+/// Copies the file `from` to `to` on a blocking-pool thread (a database template is large
+/// enough to stall an async worker); errors name both paths.
+pub async fn copy_file(from: &Path, to: &Path) -> anyhow::Result<u64> {
+    let (source, target) = (from.to_path_buf(), to.to_path_buf());
+    tokio::task::spawn_blocking(move || std::fs::copy(&source, &target))
+        .await
+        .context("the copying thread failed")?
+        .with_context(|| format!("copying {} to {}", from.display(), to.display()))
+}
+
 /// Seconds since the Unix epoch (0 if the clock is before it).
 pub fn unix_now() -> u64 {
     SystemTime::now()
@@ -89,6 +99,25 @@ mod tests {
     #[case("äöüß", 2, "äö…")]
     fn truncate_marks_cut_text(#[case] text: &str, #[case] max: usize, #[case] cut: &str) {
         assert_eq!(truncate(text, max), cut);
+    }
+
+    #[tokio::test]
+    async fn copy_file_copies_and_names_both_paths_when_it_cannot() {
+        let dir = tempfile::tempdir().unwrap();
+        let (from, to) = (dir.path().join("a"), dir.path().join("b"));
+        std::fs::write(&from, "data").unwrap();
+        assert_eq!(copy_file(&from, &to).await.unwrap(), 4);
+        assert_eq!(std::fs::read_to_string(&to).unwrap(), "data");
+        let missing = dir.path().join("missing");
+        let err = format!("{:#}", copy_file(&missing, &to).await.unwrap_err());
+        assert!(
+            err.starts_with(&format!(
+                "copying {} to {}",
+                missing.display(),
+                to.display()
+            )),
+            "{err}"
+        );
     }
 
     #[test]

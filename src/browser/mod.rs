@@ -159,7 +159,9 @@ pub async fn run(opts: &CheckOptions) -> Result<Report> {
         }
     }
     let _ = session.close().await;
-    driver.kill();
+    if let Err(e) = driver.stop().await {
+        report.notes.push(format!("stopping chromedriver: {e:#}"));
+    }
 
     report.passed = report.failed_step.is_none();
     report.seconds = started.elapsed().as_secs_f64();
@@ -174,7 +176,7 @@ fn console_errors(lines: &[String]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for line in lines {
         if let Some(msg) = line.strip_prefix("SEVERE ") {
-            let msg = webdriver::truncate(msg, 200);
+            let msg = crate::util::truncate(msg, 200);
             if !out.contains(&msg) {
                 out.push(msg);
             }

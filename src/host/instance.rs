@@ -17,7 +17,7 @@ use super::{
     process::{self, Finished, Running, Spec},
 };
 use crate::probe::{self, Credentials, ProbeOptions, ProbeReport};
-use crate::util::{free_port, tail};
+use crate::util::{copy_file, free_port, tail};
 
 /// Setup includes migrating an empty database (~1-2 min on 2 cores).
 pub const SETUP_TIMEOUT: Duration = Duration::from_secs(900);
@@ -310,32 +310,29 @@ impl Instance {
 
     /// Starts from a copy of a migrated template (database and its secret key), so a scenario
     /// that is not about migrating does not spend minutes on it.
-    pub fn copy_template(&self, template: &super::scenarios::Template) -> anyhow::Result<()> {
-        self.copy_database_from(&template.database)?;
+    pub async fn copy_template(&self, template: &super::scenarios::Template) -> anyhow::Result<()> {
+        self.copy_database_from(&template.database).await?;
         if let (Some(key), Some(target)) = (&template.secret_key, self.secret_key_file()) {
-            std::fs::copy(key, &target).with_context(|| {
-                format!("copying the template's secret key to {}", target.display())
-            })?;
+            copy_file(key, &target)
+                .await
+                .context("copying the template's secret key")?;
         }
         Ok(())
     }
 
     /// Replaces the SQLite database with a copy of `template`.
-    pub fn copy_database_from(&self, template: &Path) -> anyhow::Result<()> {
+    pub async fn copy_database_from(&self, template: &Path) -> anyhow::Result<()> {
         let target = self
             .layout
             .sqlite_file(&self.settings())
             .context("copying a template database: this fixture does not use SQLite")?;
         if let Some(parent) = target.parent() {
-            std::fs::create_dir_all(parent)?;
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating {}", parent.display()))?;
         }
-        std::fs::copy(template, &target).with_context(|| {
-            format!(
-                "copying the template database {} to {}",
-                template.display(),
-                target.display()
-            )
-        })?;
+        copy_file(template, &target)
+            .await
+            .context("copying the template database")?;
         Ok(())
     }
 

@@ -31,6 +31,7 @@ use crate::probe::{
     Credentials, ProbeOptions, Verdict, WorkerCheck,
 };
 use crate::process::{self, Spec};
+use crate::util::copy_file;
 
 /// Budget for a started instance to become healthy (server up, worker completing a task).
 pub const HEALTHY_BUDGET: Duration = Duration::from_secs(120);
@@ -90,12 +91,15 @@ pub async fn migrated_template(
         .sqlite_file()
         .context("the template fixture must use SQLite")?;
     let database = keep_in.join("template.sqlite3");
-    std::fs::copy(&db, &database)
-        .with_context(|| format!("keeping the template database {}", db.display()))?;
+    copy_file(&db, &database)
+        .await
+        .context("keeping the template database")?;
     let secret_key = match instance.secret_key_file() {
         Some(key) if key.is_file() => {
             let kept = keep_in.join("secret_key.txt");
-            std::fs::copy(&key, &kept).with_context(|| format!("keeping {}", key.display()))?;
+            copy_file(&key, &kept)
+                .await
+                .context("keeping the secret key")?;
             Some(kept)
         }
         _ => None,
@@ -263,7 +267,7 @@ pub async fn restart(
 ) -> anyhow::Result<ScenarioReport> {
     let mut report = ScenarioReport::new("restart");
     let mut instance = Instance::create(host, plan)?;
-    instance.copy_template(template)?;
+    instance.copy_template(template).await?;
     instance.setup_ok().await?;
     let credentials = instance.probe_credentials().await?;
     instance.start()?;
@@ -322,7 +326,7 @@ pub async fn worker_death(
 ) -> anyhow::Result<ScenarioReport> {
     let mut report = ScenarioReport::new("worker death");
     let mut instance = Instance::create(host, plan)?;
-    instance.copy_template(template)?;
+    instance.copy_template(template).await?;
     instance.setup_ok().await?;
     let credentials = instance.probe_credentials().await?;
     instance.start()?;
@@ -465,7 +469,7 @@ pub async fn users(
         plan.fixture
     );
     let mut instance = Instance::create(host, plan)?;
-    instance.copy_template(template)?;
+    instance.copy_template(template).await?;
     let setup = instance.setup_ok().await?;
     for name in declared.users.keys() {
         expect_line(

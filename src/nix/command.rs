@@ -1,17 +1,16 @@
-//! The one place that starts `nix`. [`NixCommand`] is a builder whose [`NixCommand::argv`] is pure
-//! (unit-tested without Nix); [`NixCommand::run`] starts it in its own process group, captures
-//! stdout and stderr (optionally streaming stderr as progress), and kills the whole group when the
-//! timeout expires or the caller is dropped.
+//! The one place that builds a `nix` command. [`NixCommand`] is a builder whose
+//! [`NixCommand::argv`] is pure (unit-tested without Nix); [`NixCommand::run`] runs it through
+//! [`crate::process`] (own process group, stdout and stderr captured, stderr optionally streamed
+//! as progress, the whole group killed at the timeout or when the caller is dropped) and
+//! classifies a failure from its stderr (`super::errors`).
 
 use std::{
     path::{Path, PathBuf},
-    process::Stdio,
-    time::{Duration, Instant},
+    time::Duration,
 };
 
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-
 use super::errors::{classify, parse_version, version_supported, NixError};
+use crate::process::{self, shell_quote, RunError, Spec};
 
 /// Default timeout for a nix call; evaluation of a dozen NixOS systems takes well under a minute.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(900);
@@ -149,157 +148,59 @@ impl NixCommand {
             .join(" ")
     }
 
+    /// What [`crate::process`] runs: the argv, our environment with this command's variables on
+    /// top, stdin, and stdout captured with stderr captured (and streamed when asked).
+    pub fn spec(&self) -> Spec {
+        let argv = self.argv();
+        let mut spec = Spec::new(&self.program)
+            .name("nix")
+            .args(argv.into_iter().skip(1))
+            .envs(self.env.iter().cloned());
+        if let Some(dir) = &self.current_dir {
+            spec = spec.cwd(dir);
+        }
+        if let Some(bytes) = &self.stdin {
+            spec = spec.stdin(bytes.clone());
+        }
+        if let Some(prefix) = &self.stream_stderr {
+            spec = spec.stream(prefix);
+        }
+        spec
+    }
+
     /// Run to completion. Non-zero exit is classified into a [`NixError`] from stderr.
     pub async fn run(&self) -> Result<NixOutput, NixError> {
-        let argv = self.argv();
-        let command_line = self.display();
-        let started = Instant::now();
-
-        let mut command = tokio::process::Command::new(&argv[0]);
-        command
-            .args(&argv[1..])
-            .stdin(if self.stdin.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            // Its own process group, so a timeout kills nix and everything it started.
-            .process_group(0)
-            .kill_on_drop(true);
-        for (key, value) in &self.env {
-            command.env(key, value);
-        }
-        if let Some(dir) = &self.current_dir {
-            command.current_dir(dir);
-        }
-
-        let mut child = command.spawn().map_err(|source| {
-            if source.kind() == std::io::ErrorKind::NotFound && self.program == Path::new("nix") {
-                NixError::NixMissing
-            } else {
-                NixError::Io {
-                    command: command_line.clone(),
-                    source,
-                }
-            }
-        })?;
-        let group = ProcessGroupGuard {
-            pgid: child.id().map(|id| id as i32),
-        };
-
-        let stdin_task = match (child.stdin.take(), self.stdin.clone()) {
-            (Some(mut pipe), Some(bytes)) => Some(tokio::spawn(async move {
-                // A write error means nix exited early; its stderr says why.
-                let _ = pipe.write_all(&bytes).await;
-            })),
-            _ => None,
-        };
-        let mut stdout_pipe = child.stdout.take().ok_or_else(|| NixError::Io {
-            command: command_line.clone(),
-            source: std::io::Error::other("stdout not captured"),
-        })?;
-        let stderr_pipe = child.stderr.take().ok_or_else(|| NixError::Io {
-            command: command_line.clone(),
-            source: std::io::Error::other("stderr not captured"),
-        })?;
-        let stream_prefix = self.stream_stderr.clone();
-
-        let stdout_task = tokio::spawn(async move {
-            let mut buf = Vec::new();
-            stdout_pipe.read_to_end(&mut buf).await.map(|_| buf)
-        });
-        let stderr_task = tokio::spawn(async move {
-            let mut lines = BufReader::new(stderr_pipe).lines();
-            let mut captured = String::new();
-            while let Ok(Some(line)) = lines.next_line().await {
-                if let Some(prefix) = &stream_prefix {
-                    eprintln!("{prefix}{line}");
-                }
-                captured.push_str(&line);
-                captured.push('\n');
-            }
-            captured
-        });
-
-        let status = match tokio::time::timeout(self.timeout, child.wait()).await {
-            Ok(result) => result.map_err(|source| NixError::Io {
-                command: command_line.clone(),
-                source,
-            })?,
-            Err(_) => {
-                group.kill();
-                let _ = child.wait().await;
-                return Err(NixError::Timeout {
-                    command: command_line,
-                    after: self.timeout,
-                });
-            }
-        };
-        // nix has exited; anything it left running in its group goes too.
-        group.kill();
-        if let Some(task) = stdin_task {
-            let _ = task.await;
-        }
-        let stdout = stdout_task
+        let command = self.display();
+        let done = process::run(&self.spec(), self.timeout)
             .await
-            .map_err(|e| NixError::Io {
-                command: command_line.clone(),
-                source: std::io::Error::other(e),
-            })?
-            .map_err(|source| NixError::Io {
-                command: command_line.clone(),
-                source,
-            })?;
-        let stderr = stderr_task.await.unwrap_or_default();
-        let stdout = String::from_utf8_lossy(&stdout).into_owned();
-
-        if !status.success() {
-            return Err(classify(&command_line, &status.to_string(), &stderr));
+            .map_err(|error| self.run_error(error, command.clone()))?;
+        if !done.success {
+            return Err(classify(&command, &done.status.to_string(), &done.stderr));
         }
         Ok(NixOutput {
-            stdout,
-            stderr,
-            elapsed: started.elapsed(),
+            stdout: done.stdout,
+            stderr: done.stderr,
+            elapsed: done.elapsed,
         })
     }
-}
 
-/// Kills a whole process group when told to or when dropped (e.g. the caller's future was
-/// cancelled), so no nix evaluator outlives the harness.
-struct ProcessGroupGuard {
-    pgid: Option<i32>,
-}
-
-impl ProcessGroupGuard {
-    fn kill(&self) {
-        if let Some(pgid) = self.pgid {
-            // ESRCH (group already gone) is the normal case after a clean exit.
-            let _ = ::nix::sys::signal::killpg(
-                ::nix::unistd::Pid::from_raw(pgid),
-                ::nix::sys::signal::Signal::SIGKILL,
-            );
+    fn run_error(&self, error: RunError, command: String) -> NixError {
+        match error {
+            RunError::Start { source, .. }
+                if source.kind() == std::io::ErrorKind::NotFound
+                    && self.program == Path::new("nix") =>
+            {
+                NixError::NixMissing
+            }
+            RunError::Start { source, .. } | RunError::Wait { source, .. } => {
+                NixError::Io { command, source }
+            }
+            RunError::Timeout { after, tail, .. } => NixError::Timeout {
+                command,
+                after,
+                output_tail: tail,
+            },
         }
-    }
-}
-
-impl Drop for ProcessGroupGuard {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-/// Quote an argument for display the way a POSIX shell would need it.
-pub fn shell_quote(arg: &str) -> String {
-    let safe = !arg.is_empty()
-        && arg
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@+,%#".contains(c));
-    if safe {
-        arg.to_string()
-    } else {
-        format!("'{}'", arg.replace('\'', r"'\''"))
     }
 }
 
@@ -403,7 +304,7 @@ mod tests {
         let marker = dir.path().join("grandchild-survived");
         // The grandchild would write the marker after 2 s unless its group is killed at 0.3 s.
         let script = format!("(sleep 2; touch {}) & sleep 30", marker.display());
-        let started = Instant::now();
+        let started = std::time::Instant::now();
         let err = sh(&script)
             .timeout(Duration::from_millis(300))
             .run()
