@@ -17,7 +17,7 @@ pub mod tier;
 pub mod webdriver;
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use reqwest::Url;
@@ -84,11 +84,11 @@ pub fn default_run_dir() -> Result<PathBuf> {
 
 /// A part name unique to this run, so the check also works against a live, populated instance.
 fn part_name() -> String {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    format!("harness-browser-{secs}-{}", std::process::id())
+    format!(
+        "harness-browser-{}-{}",
+        crate::util::unix_now(),
+        std::process::id()
+    )
 }
 
 /// Run the check. `Err` means it could not run at all (browser failed to start, run directory

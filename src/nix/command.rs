@@ -18,15 +18,12 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(900);
 /// A nix invocation, e.g. `NixCommand::new(["eval"]).arg("--json").installable(...)`.
 #[derive(Debug, Clone)]
 pub struct NixCommand {
-    program: PathBuf,
     subcommand: Vec<String>,
-    args: Vec<String>,
     override_inputs: Vec<(String, String)>,
-    env: Vec<(String, String)>,
-    current_dir: Option<PathBuf>,
-    stdin: Option<Vec<u8>>,
     timeout: Duration,
-    stream_stderr: Option<String>,
+    /// How it runs: program, the arguments after the subcommand, environment, directory,
+    /// stdin, output. [`NixCommand::argv`] puts the arguments in their place.
+    process: Spec,
 }
 
 /// What a successful call printed.
@@ -45,27 +42,21 @@ impl NixCommand {
         S: Into<String>,
     {
         NixCommand {
-            program: PathBuf::from("nix"),
             subcommand: subcommand.into_iter().map(Into::into).collect(),
-            args: Vec::new(),
             override_inputs: Vec::new(),
-            env: Vec::new(),
-            current_dir: None,
-            stdin: None,
             timeout: DEFAULT_TIMEOUT,
-            stream_stderr: None,
+            process: Spec::new("nix"),
         }
     }
 
     /// Use another `nix` binary (tests, or a specific Nix).
     pub fn program(mut self, program: impl Into<PathBuf>) -> Self {
-        self.program = program.into();
+        self.process.program = program.into();
         self
     }
 
-    pub fn arg(mut self, arg: impl Into<String>) -> Self {
-        self.args.push(arg.into());
-        self
+    pub fn arg(self, arg: impl Into<String>) -> Self {
+        self.args([arg])
     }
 
     pub fn args<I, S>(mut self, args: I) -> Self
@@ -73,7 +64,7 @@ impl NixCommand {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.args.extend(args.into_iter().map(Into::into));
+        self.process = self.process.args(args);
         self
     }
 
@@ -92,18 +83,19 @@ impl NixCommand {
         self
     }
 
+    /// Sets a variable on top of the harness's environment.
     pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.env.push((key.into(), value.into()));
+        self.process = self.process.env(key, value);
         self
     }
 
     pub fn current_dir(mut self, dir: impl Into<PathBuf>) -> Self {
-        self.current_dir = Some(dir.into());
+        self.process = self.process.cwd(dir);
         self
     }
 
     pub fn stdin(mut self, bytes: impl Into<Vec<u8>>) -> Self {
-        self.stdin = Some(bytes.into());
+        self.process = self.process.stdin(bytes);
         self
     }
 
@@ -115,20 +107,20 @@ impl NixCommand {
     /// Forward stderr lines to our stderr as they arrive, prefixed (progress of long calls); they
     /// are captured as well.
     pub fn stream_stderr(mut self, prefix: impl Into<String>) -> Self {
-        self.stream_stderr = Some(prefix.into());
+        self.process = self.process.stream(prefix);
         self
     }
 
     /// The full command line, program first. Pure: no process is started.
     pub fn argv(&self) -> Vec<String> {
-        let mut argv = vec![self.program.display().to_string()];
+        let mut argv = vec![self.process.program.display().to_string()];
         argv.extend(self.subcommand.iter().cloned());
         // Flakes may not be enabled in the user's nix.conf; these are harmless when they are.
         argv.extend([
             "--extra-experimental-features".to_string(),
             "nix-command flakes".to_string(),
         ]);
-        argv.extend(self.args.iter().cloned());
+        argv.extend(self.process.args.iter().cloned());
         for (name, reference) in &self.override_inputs {
             argv.extend([
                 "--override-input".to_string(),
@@ -148,23 +140,11 @@ impl NixCommand {
             .join(" ")
     }
 
-    /// What [`crate::process`] runs: the argv, our environment with this command's variables on
-    /// top, stdin, and stdout captured with stderr captured (and streamed when asked).
+    /// What [`crate::process`] runs: [`NixCommand::argv`] with this command's environment on
+    /// top of ours, stdout and stderr captured (stderr streamed when asked).
     pub fn spec(&self) -> Spec {
-        let argv = self.argv();
-        let mut spec = Spec::new(&self.program)
-            .name("nix")
-            .args(argv.into_iter().skip(1))
-            .envs(self.env.iter().cloned());
-        if let Some(dir) = &self.current_dir {
-            spec = spec.cwd(dir);
-        }
-        if let Some(bytes) = &self.stdin {
-            spec = spec.stdin(bytes.clone());
-        }
-        if let Some(prefix) = &self.stream_stderr {
-            spec = spec.stream(prefix);
-        }
+        let mut spec = self.process.clone().name("nix");
+        spec.args = self.argv().split_off(1);
         spec
     }
 
@@ -188,7 +168,7 @@ impl NixCommand {
         match error {
             RunError::Start { source, .. }
                 if source.kind() == std::io::ErrorKind::NotFound
-                    && self.program == Path::new("nix") =>
+                    && self.process.program == Path::new("nix") =>
             {
                 NixError::NixMissing
             }
