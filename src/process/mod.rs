@@ -151,14 +151,17 @@ pub fn start(spec: &Spec) -> Result<Running, RunError> {
         command: command.clone(),
         source,
     })?;
-    let pid = child.id().ok_or_else(|| RunError::Start {
-        command: command.clone(),
-        source: std::io::Error::other("it exited before it could be tracked"),
-    })?;
+    let pid = child
+        .id()
+        .and_then(|pid| i32::try_from(pid).ok())
+        .ok_or_else(|| RunError::Start {
+            command: command.clone(),
+            source: std::io::Error::other("it exited before it could be tracked"),
+        })?;
     let sink = Sink::attach(&mut child, &spec.output, offset, spec.stdin.clone());
     Ok(Running {
         name: spec.name.clone(),
-        pgid: Pid::from_raw(pid as i32),
+        pgid: Pid::from_raw(pid),
         command,
         child,
         sink,
