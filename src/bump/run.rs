@@ -133,8 +133,23 @@ async fn copy_checkout(src: &Path, dest: &Path) -> Result<usize> {
             out.stderr.trim()
         );
     }
+    let files: Vec<String> = out
+        .stdout
+        .split('\0')
+        .filter(|f| !f.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let (src, dest) = (src.to_path_buf(), dest.to_path_buf());
+    // The whole checkout: copied on a blocking-pool thread, not on an async worker.
+    tokio::task::spawn_blocking(move || copy_files(&files, &src, &dest))
+        .await
+        .context("the copying thread failed")?
+}
+
+/// Copies each of `files` (relative paths) from `src` to `dest`; how many were there to copy.
+fn copy_files(files: &[String], src: &Path, dest: &Path) -> Result<usize> {
     let mut copied = 0;
-    for file in out.stdout.split('\0').filter(|f| !f.is_empty()) {
+    for file in files {
         let from = src.join(file);
         if !from.is_file() {
             continue; // deleted in the work tree
