@@ -284,6 +284,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_postmaster_pid_is_the_first_line_of_postmaster_pid() {
+        let data = tempfile::tempdir().unwrap();
+        assert_eq!(postmaster_pid(data.path()), None);
+        std::fs::write(
+            data.path().join("postmaster.pid"),
+            "4242\n/tmp/pgdata\n1700000000\n5432\n",
+        )
+        .unwrap();
+        assert_eq!(
+            postmaster_pid(data.path()),
+            Some(nix::unistd::Pid::from_raw(4242))
+        );
+    }
+
+    #[test]
     fn account_ids_come_from_passwd() {
         // root is in every /etc/passwd.
         assert_eq!(account_ids("root"), Some((0, 0)));
