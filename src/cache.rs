@@ -60,7 +60,8 @@ impl Entry {
             .path
             .parent()
             .context("a cache entry has a parent directory")?;
-        std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("creating {}", parent.display()))?;
         tempfile::Builder::new()
             .prefix(".making-")
             .tempdir_in(parent)
@@ -73,9 +74,8 @@ impl Entry {
         match std::fs::rename(made, &self.path) {
             Ok(()) => Ok(()),
             Err(_) if self.exists() => remove_tree(made),
-            Err(e) => Err(e).with_context(|| {
-                format!("moving {} to {}", made.display(), self.path.display())
-            }),
+            Err(e) => Err(e)
+                .with_context(|| format!("moving {} to {}", made.display(), self.path.display())),
         }
     }
 }
@@ -130,7 +130,10 @@ mod tests {
             "HOME" => Some("/h".to_string()),
             _ => None,
         };
-        assert_eq!(root_from(&xdg).unwrap(), PathBuf::from("/c/nixos-inventree"));
+        assert_eq!(
+            root_from(&xdg).unwrap(),
+            PathBuf::from("/c/nixos-inventree")
+        );
         let home = |k: &str| (k == "HOME").then(|| "/h".to_string());
         assert_eq!(
             root_from(&home).unwrap(),

@@ -5,8 +5,8 @@
 //! machine supports and why not.
 
 pub mod browser;
-pub mod cache;
 pub mod bump;
+pub mod cache;
 pub mod cli;
 pub mod cmd;
 pub mod context;
@@ -17,6 +17,8 @@ pub mod nix;
 pub mod overrides;
 pub mod prepared_src;
 pub mod probe;
+pub mod process;
 pub mod systemd;
 pub mod tiers;
+pub mod util;
 pub mod vm;

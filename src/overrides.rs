@@ -369,7 +369,9 @@ impl Overrides {
                 v.value.display(),
                 v.source
             )),
-            None => lines.push("systemd rootfs: not set (the cache's systemd-rootfs is used)".into()),
+            None => {
+                lines.push("systemd rootfs: not set (the cache's systemd-rootfs is used)".into())
+            }
         }
         lines
     }

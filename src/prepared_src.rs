@@ -59,7 +59,13 @@ async fn commit_of(source: &Path, logs: &Path) -> String {
         return "unknown".into();
     }
     let dir = source.display().to_string();
-    let head = spec("git", "git", &["-C", &dir, "rev-parse", "--verify", "HEAD"], logs, logs);
+    let head = spec(
+        "git",
+        "git",
+        &["-C", &dir, "rev-parse", "--verify", "HEAD"],
+        logs,
+        logs,
+    );
     match process::run(&head, Duration::from_secs(30)).await {
         Ok(done) if done.success => done.output.trim().to_string(),
         _ => "unknown".into(),
@@ -67,7 +73,11 @@ async fn commit_of(source: &Path, logs: &Path) -> String {
 }
 
 /// Prepares `source` (or reuses an earlier preparation) with `python` (InvenTree's dependencies).
-pub async fn prepare(flake_dir: &Path, source: &Path, python: &Path) -> anyhow::Result<PreparedSrc> {
+pub async fn prepare(
+    flake_dir: &Path,
+    source: &Path,
+    python: &Path,
+) -> anyhow::Result<PreparedSrc> {
     let started = Instant::now();
     let pkgs = flake_dir.join("pkgs");
     let src_nix = read(&pkgs.join("src.nix"))?;
@@ -109,10 +119,23 @@ pub async fn prepare(flake_dir: &Path, source: &Path, python: &Path) -> anyhow::
     let tree = scratch.path().join("tree");
     copy_tree(&source, &tree, scratch.path()).await?;
     for (name, _) in &patch_texts {
-        apply_patch(&tree, &pkgs.join("patches").join(name), &source, scratch.path()).await?;
+        apply_patch(
+            &tree,
+            &pkgs.join("patches").join(name),
+            &source,
+            scratch.path(),
+        )
+        .await?;
     }
     let commit = commit_of(&source, scratch.path()).await;
-    run_script(&tree, &pkgs.join("prepare-src.sh"), python, &commit, scratch.path()).await?;
+    run_script(
+        &tree,
+        &pkgs.join("prepare-src.sh"),
+        python,
+        &commit,
+        scratch.path(),
+    )
+    .await?;
     make_read_only(&tree).await?;
     entry.publish(&tree)?;
     let elapsed = started.elapsed();
@@ -173,7 +196,7 @@ async fn run_checked(spec: &Spec, timeout: Duration, what: &str) -> anyhow::Resu
             "{what} failed (exit {:?}): {}\n{}",
             done.code,
             spec.command_line(),
-            process::tail(&done.output, 40)
+            crate::util::tail(&done.output, 40)
         );
     }
     Ok(())
@@ -193,7 +216,14 @@ async fn apply_patch(tree: &Path, patch: &Path, source: &Path, logs: &Path) -> a
     let apply = spec(
         "patch",
         "patch",
-        &["-p1", "--forward", "--batch", "--no-backup-if-mismatch", "-i", &file],
+        &[
+            "-p1",
+            "--forward",
+            "--batch",
+            "--no-backup-if-mismatch",
+            "-i",
+            &file,
+        ],
         tree,
         logs,
     );
@@ -218,7 +248,8 @@ async fn run_script(
     let mut run = spec("prepare-src", "bash", &[], tree, logs);
     run.args = vec![script.display().to_string()];
     run.env.insert("COMMIT".into(), commit.into());
-    run.env.insert("PYTHON".into(), python.display().to_string());
+    run.env
+        .insert("PYTHON".into(), python.display().to_string());
     run_checked(&run, PREPARE_TIMEOUT, "pkgs/prepare-src.sh").await
 }
 
@@ -229,7 +260,12 @@ async fn make_read_only(tree: &Path) -> anyhow::Result<()> {
         .parent()
         .context("the prepared tree has a parent directory")?;
     let chmod = spec("read-only", "chmod", &["-R", "a-w", "--", &to], logs, logs);
-    run_checked(&chmod, Duration::from_secs(120), "making the tree read-only").await
+    run_checked(
+        &chmod,
+        Duration::from_secs(120),
+        "making the tree read-only",
+    )
+    .await
 }
 
 #[cfg(test)]
@@ -262,7 +298,10 @@ mod tests {
         on_disk.sort();
         let mut sorted = listed.clone();
         sorted.sort();
-        assert_eq!(sorted, on_disk, "src.nix applies exactly the patches in pkgs/patches");
+        assert_eq!(
+            sorted, on_disk,
+            "src.nix applies exactly the patches in pkgs/patches"
+        );
     }
 
     #[tokio::test]

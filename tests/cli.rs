@@ -1,12 +1,14 @@
 //! The command line as a user meets it: subcommands, overrides and where they come from, the
 //! tier table, and exit codes. No Nix needed: runs that need it get a PATH without nix.
 
+use std::time::Duration;
+
 use assert_cmd::Command;
 use clap::CommandFactory;
 use inventree_harness::cli::Cli;
 
 /// The harness with an empty user config (no machine-local overrides leak in) and `PATH` without
-/// nix, so results do not depend on the machine.
+/// nix, so results do not depend on the machine; killed if it hangs.
 fn harness_without_nix() -> (Command, tempfile::TempDir) {
     let home = tempfile::tempdir().unwrap();
     let mut cmd = Command::cargo_bin("inventree-harness").unwrap();
@@ -14,7 +16,8 @@ fn harness_without_nix() -> (Command, tempfile::TempDir) {
         .env("HOME", home.path())
         .env("XDG_CONFIG_HOME", home.path().join("config"))
         .env("PATH", home.path().join("no-bin"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"));
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .timeout(Duration::from_secs(60));
     (cmd, home)
 }
 

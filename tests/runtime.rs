@@ -4,14 +4,15 @@
 //! They need only a standard-library Python >= 3.11 (no Django, no InvenTree). Without one
 //! the test prints `SKIPPED unit: <reason>` and passes, like every tier whose prerequisite is missing.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use inventree_harness::process::{self, Finished, RunError, Spec};
 
 /// Generous: the suite takes ~1 s idle, but starts Python subprocesses on a shared machine.
 const SUITE_TIMEOUT: Duration = Duration::from_secs(300);
 const MINIMUM_PYTHON: &str = "(3, 11)";
+const VERSION_CHECK_TIMEOUT: Duration = Duration::from_secs(30);
 
 fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -24,11 +25,12 @@ fn find_python() -> Result<PathBuf, String> {
         None => which::which("python3").map_err(|_| "no python3 on PATH".to_string())?,
     };
     let check = format!("import sys; sys.exit(0 if sys.version_info >= {MINIMUM_PYTHON} else 1)");
-    let status = Command::new(&candidate)
-        .args(["-c", &check])
-        .status()
-        .map_err(|err| format!("cannot run {}: {err}", candidate.display()))?;
-    if status.success() {
+    let done = run_blocking(
+        &Spec::new(&candidate).args(["-c", &check]),
+        VERSION_CHECK_TIMEOUT,
+    )
+    .map_err(|err| format!("cannot run {}: {err}", candidate.display()))?;
+    if done.success {
         Ok(candidate)
     } else {
         Err(format!(
@@ -38,47 +40,14 @@ fn find_python() -> Result<PathBuf, String> {
     }
 }
 
-/// Run `command` to completion or kill it at `timeout`; returns (success, combined output).
-fn run_with_timeout(mut command: Command, timeout: Duration) -> (bool, String) {
-    let mut child = command
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn the Python unit tests");
-    // Drain both pipes on threads so a chatty suite cannot block on a full pipe.
-    let mut stdout = child.stdout.take().expect("piped stdout");
-    let mut stderr = child.stderr.take().expect("piped stderr");
-    let out = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = stdout.read_to_string(&mut text);
-        text
-    });
-    let err = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = stderr.read_to_string(&mut text);
-        text
-    });
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for the Python unit tests") {
-            break Some(status);
-        }
-        if started.elapsed() > timeout {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    let output = format!(
-        "{}{}",
-        out.join().unwrap_or_default(),
-        err.join().unwrap_or_default()
-    );
-    match status {
-        Some(status) => (status.success(), output),
-        None => (false, format!("timed out after {timeout:?}\n{output}")),
-    }
+/// [`process::run`] from a synchronous test: the program in its own process group, killed
+/// with everything it started at `timeout`.
+fn run_blocking(spec: &Spec, timeout: Duration) -> Result<Finished, RunError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime for the test")
+        .block_on(process::run(spec, timeout))
 }
 
 #[test]
@@ -94,15 +63,16 @@ fn runtime_python_unit_tests_pass() {
         }
     };
     let runtime = repo_root().join("runtime");
-    let mut command = Command::new(&python);
-    command
+    let suite = Spec::new(&python)
         .args(["-m", "unittest", "discover", "-s", "tests", "-t", "."])
-        .current_dir(&runtime)
-        .env("PYTHONPATH", &runtime)
+        .cwd(&runtime)
+        .env("PYTHONPATH", runtime.display().to_string())
         // Keep __pycache__ out of the checkout.
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .stdin(Stdio::null());
-    let (success, output) = run_with_timeout(command, SUITE_TIMEOUT);
+        .env("PYTHONDONTWRITEBYTECODE", "1");
+    let (success, output) = match run_blocking(&suite, SUITE_TIMEOUT) {
+        Ok(done) => (done.success, done.output),
+        Err(err) => (false, err.to_string()),
+    };
     assert!(
         success,
         "runtime unit tests failed ({} -m unittest in {}):\n{output}",

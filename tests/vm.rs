@@ -52,6 +52,7 @@ fn vm_list_prints_every_scenario_file() {
     let output = Command::cargo_bin("inventree-harness")
         .unwrap()
         .args(["--flake", &ctx.flake_ref(), "vm", "--list"])
+        .timeout(Duration::from_secs(60))
         .output()
         .unwrap();
     assert!(output.status.success(), "{output:?}");
@@ -168,9 +169,10 @@ fn the_vm_test_helpers_pass_their_unit_tests() {
         return;
     };
     let ctx = Context::for_tests().unwrap();
-    let output = std::process::Command::new(python)
+    let output = Command::new(python)
         .args(["-m", "unittest", "-v", "vm-tests/test_common.py"])
         .current_dir(&ctx.flake_dir)
+        .timeout(Duration::from_secs(120))
         .output()
         .unwrap();
     assert!(

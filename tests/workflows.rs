@@ -5,6 +5,7 @@
 //! venv; without it (or shellcheck) those tests skip, naming what is missing.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use assert_cmd::Command;
 use serde_yaml::Value;
@@ -157,6 +158,7 @@ fn nightly_runs_bump_latest_with_flags_that_exist_and_publishes_the_report() {
     let help = Command::cargo_bin("inventree-harness")
         .unwrap()
         .args(["bump", "--help"])
+        .timeout(Duration::from_secs(60))
         .output()
         .unwrap();
     let help = String::from_utf8_lossy(&help.stdout);
@@ -207,9 +209,10 @@ fn run_steps_pass_shellcheck() {
             let script = replace_expressions(script);
             let file = scratch.path().join(format!("{i}.sh"));
             std::fs::write(&file, format!("#!/usr/bin/env bash\nset -e\n{script}")).unwrap();
-            let out = std::process::Command::new(&shellcheck)
+            let out = Command::new(&shellcheck)
                 .args(["-s", "bash", "-S", "warning"])
                 .arg(Path::new(&file))
+                .timeout(Duration::from_secs(60))
                 .output()
                 .unwrap();
             assert!(

@@ -8,7 +8,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use reqwest::{Client, Url};
 use serde_json::{json, Value};
 
-use super::webdriver::truncate;
+use crate::util::truncate;
 
 /// Name under which the check's API token is issued (visible in the user's token list).
 pub const TOKEN_NAME: &str = "inventree-harness-browser";

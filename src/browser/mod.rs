@@ -17,7 +17,7 @@ pub mod tier;
 pub mod webdriver;
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use reqwest::Url;
@@ -84,11 +84,11 @@ pub fn default_run_dir() -> Result<PathBuf> {
 
 /// A part name unique to this run, so the check also works against a live, populated instance.
 fn part_name() -> String {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    format!("harness-browser-{secs}-{}", std::process::id())
+    format!(
+        "harness-browser-{}-{}",
+        crate::util::unix_now(),
+        std::process::id()
+    )
 }
 
 /// Run the check. `Err` means it could not run at all (browser failed to start, run directory
@@ -159,7 +159,9 @@ pub async fn run(opts: &CheckOptions) -> Result<Report> {
         }
     }
     let _ = session.close().await;
-    driver.kill();
+    if let Err(e) = driver.stop().await {
+        report.notes.push(format!("stopping chromedriver: {e:#}"));
+    }
 
     report.passed = report.failed_step.is_none();
     report.seconds = started.elapsed().as_secs_f64();
@@ -174,7 +176,7 @@ fn console_errors(lines: &[String]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for line in lines {
         if let Some(msg) = line.strip_prefix("SEVERE ") {
-            let msg = webdriver::truncate(msg, 200);
+            let msg = crate::util::truncate(msg, 200);
             if !out.contains(&msg) {
                 out.push(msg);
             }

@@ -184,7 +184,7 @@ impl PageState {
         } else {
             out.push_str(&format!(
                 "; page text: {:?}",
-                super::webdriver::truncate(&text, 200)
+                crate::util::truncate(&text, 200)
             ));
         }
         out

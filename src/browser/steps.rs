@@ -10,7 +10,8 @@ use serde_json::json;
 
 use super::api::{endpoint, Api, CreatedPart};
 use super::page::{self, selectors, PageState, RecordedRequest, TableState};
-use super::webdriver::{truncate, Element, Session};
+use super::webdriver::{Element, Session};
+use crate::util::truncate;
 
 /// How long to wait for the login request after a click before concluding nothing was sent.
 const CLICK_SENT_WITHIN: Duration = Duration::from_secs(8);

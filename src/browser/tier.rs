@@ -18,7 +18,9 @@ use crate::context::Context;
 use crate::host::scenarios::Template;
 use crate::host::{host_prerequisites, plan, HostEnv, HostPlan, Instance};
 use crate::probe::Credentials;
+use crate::process::{self, Spec};
 use crate::tiers::{Prerequisite, Skip, Tier, TierOutcome, TierRunner};
+use crate::util::copy_file;
 
 /// The fixtures the browser tier runs on.
 pub const FIXTURES: &[&str] = &["defaults-sqlite", "users"];
@@ -136,11 +138,13 @@ pub async fn prepare(
     let db = instance
         .sqlite_file()
         .context("the template fixture must use SQLite")?;
-    std::fs::copy(&db, dir.join("template.sqlite3"))
-        .with_context(|| format!("keeping the template database {}", db.display()))?;
+    copy_file(&db, &dir.join("template.sqlite3"))
+        .await
+        .context("keeping the template database")?;
     if let Some(key) = instance.secret_key_file().filter(|k| k.is_file()) {
-        std::fs::copy(&key, dir.join("secret_key.txt"))
-            .with_context(|| format!("keeping {}", key.display()))?;
+        copy_file(&key, &dir.join("secret_key.txt"))
+            .await
+            .context("keeping the secret key")?;
     }
     let static_root = static_root(&instance)?;
     // collectstatic skips dot-directories (the .vite manifest stays in the tree, where the
@@ -225,23 +229,14 @@ fn static_root(instance: &Instance) -> anyhow::Result<PathBuf> {
 }
 
 async fn copy_tree(from: &Path, to: &Path) -> anyhow::Result<()> {
-    let run = tokio::process::Command::new("cp")
+    let cp = Spec::new("cp")
         .arg("-a")
-        .arg(from)
-        .arg(to)
-        .kill_on_drop(true)
-        .output();
-    match tokio::time::timeout(Duration::from_secs(300), run).await {
-        Err(_) => bail!("copying {} took more than 300 s", from.display()),
-        Ok(Err(e)) => Err(e).with_context(|| format!("running cp -a {}", from.display())),
-        Ok(Ok(out)) if out.status.success() => Ok(()),
-        Ok(Ok(out)) => bail!(
-            "cp -a {} {}: {}",
-            from.display(),
-            to.display(),
-            String::from_utf8_lossy(&out.stderr).trim()
-        ),
-    }
+        .arg(from.display().to_string())
+        .arg(to.display().to_string());
+    process::run(&cp, Duration::from_secs(300))
+        .await?
+        .require_success()?;
+    Ok(())
 }
 
 /// How a scenario deploys the instance.
@@ -270,7 +265,7 @@ pub async fn start(
     how: Deployment,
 ) -> anyhow::Result<Started> {
     let mut instance = Instance::create(&env.host, plan)?;
-    instance.copy_template(&prepared.template)?;
+    instance.copy_template(&prepared.template).await?;
     let environment = &mut instance.layout.environment;
     environment.insert(
         "INVENTREE_STATIC_SOURCE".into(),

@@ -14,6 +14,8 @@ use reqwest::{Client, Method};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::util::truncate;
+
 /// The key under which W3C WebDriver returns element references.
 const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 
@@ -113,15 +115,6 @@ pub fn short_command(message: &str) -> String {
 
 fn first_line(s: &str) -> &str {
     s.lines().next().unwrap_or("")
-}
-
-pub(crate) fn truncate(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_string()
-    } else {
-        let cut: String = s.chars().take(max).collect();
-        format!("{cut}…")
-    }
 }
 
 /// A session on a WebDriver server.
@@ -439,11 +432,5 @@ mod tests {
             "GET title: no answer within 30s"
         );
         assert_eq!(short_command("plain"), "plain");
-    }
-
-    #[test]
-    fn truncate_marks_cut_text() {
-        assert_eq!(truncate("abc", 5), "abc");
-        assert_eq!(truncate("abcdef", 3), "abc…");
     }
 }

@@ -3,7 +3,7 @@
 //! report. A dry run does all of it in a copy of the checkout (`target/bump-runs/<time>/workspace`).
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _, Result};
 
@@ -12,12 +12,13 @@ use super::hashes::{self, FAKE_HASH};
 use super::lockdiff::{self, LockDiff};
 use super::pin::{Change, Pin, PinFile, PIN_FILE};
 use super::process;
-use super::report::{tail, utc_timestamp, BumpReport, FieldChange, Outcome, Step};
+use super::report::{BumpReport, FieldChange, Outcome, Step};
 use super::sources;
 use super::version::{classify, Version};
 use crate::context::Context;
 use crate::nix::NixError;
 use crate::tiers::TierOutcome;
+use crate::util::{tail, unix_now, utc_timestamp};
 use crate::vm;
 
 #[derive(Debug, Clone)]
@@ -87,13 +88,6 @@ impl Steps {
     }
 }
 
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
 /// The release feed's text: a recorded file, or GitHub's releases API.
 async fn read_feed(path: Option<&Path>) -> Result<String> {
     if let Some(path) = path {
@@ -139,8 +133,23 @@ async fn copy_checkout(src: &Path, dest: &Path) -> Result<usize> {
             out.stderr.trim()
         );
     }
+    let files: Vec<String> = out
+        .stdout
+        .split('\0')
+        .filter(|f| !f.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let (src, dest) = (src.to_path_buf(), dest.to_path_buf());
+    // The whole checkout: copied on a blocking-pool thread, not on an async worker.
+    tokio::task::spawn_blocking(move || copy_files(&files, &src, &dest))
+        .await
+        .context("the copying thread failed")?
+}
+
+/// Copies each of `files` (relative paths) from `src` to `dest`; how many were there to copy.
+fn copy_files(files: &[String], src: &Path, dest: &Path) -> Result<usize> {
     let mut copied = 0;
-    for file in out.stdout.split('\0').filter(|f| !f.is_empty()) {
+    for file in files {
         let from = src.join(file);
         if !from.is_file() {
             continue; // deleted in the work tree
@@ -298,7 +307,7 @@ fn first_line(text: &str) -> String {
 }
 
 pub async fn run(ctx: &Context, opts: &BumpOptions) -> Result<BumpOutcome> {
-    let started_at = now();
+    let started_at = unix_now();
     let report_dir = opts
         .runs_root
         .clone()

@@ -244,7 +244,7 @@ async fn run_request(
     serde_json::from_str(&output.stdout).map_err(|e| NixError::CommandFailed {
         command: command.display(),
         status: format!("unexpected output: {e}"),
-        stderr_tail: crate::nix::errors::tail(&output.stdout, 5),
+        stderr_tail: crate::util::tail(&output.stdout, 5),
     })
 }
 

@@ -32,7 +32,7 @@ pub async fn instantiate_all(ctx: &Context) -> Result<DrvPaths, NixError> {
                 serde_json::from_str(&output.stdout).map_err(|e| NixError::CommandFailed {
                     command: format!("nix eval {attr}"),
                     status: format!("unexpected output: {e}"),
-                    stderr_tail: crate::nix::errors::tail(&output.stdout, 3),
+                    stderr_tail: crate::util::tail(&output.stdout, 3),
                 })?
             }
             Err(NixError::EvalError { message, .. })

@@ -2,9 +2,11 @@
 //! rendered text is written to a file and `systemd-analyze security --offline=true <file>` scores
 //! it. The design's bar: every unit ≤ 1.5.
 
-use std::{path::Path, process::Stdio, time::Duration};
+use std::{path::Path, time::Duration};
 
 use anyhow::Context as _;
+
+use crate::process::{self, Spec};
 
 /// The highest exposure an InvenTree unit may have.
 pub const MAX_EXPOSURE: f64 = 1.5;
@@ -61,30 +63,19 @@ pub async fn score_units(units: &[(String, String)]) -> anyhow::Result<Vec<Expos
 }
 
 async fn run_analyze(dir: &Path, files: &[std::path::PathBuf]) -> anyhow::Result<Vec<Exposure>> {
-    let mut command = tokio::process::Command::new("systemd-analyze");
-    command
-        .arg("security")
-        .arg("--offline=true")
-        .arg("--no-pager")
-        .args(files)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    let output = tokio::time::timeout(Duration::from_secs(60), command.output())
-        .await
-        .context("systemd-analyze security timed out after 60 s")?
-        .context("running systemd-analyze security")?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let exposures = parse_exposures(&stdout);
+    let analyze = Spec::new("systemd-analyze")
+        .args(["security", "--offline=true", "--no-pager"])
+        .args(files.iter().map(|f| f.display().to_string()))
+        .cwd(dir);
+    let output = process::run(&analyze, Duration::from_secs(60)).await?;
+    let exposures = parse_exposures(&output.stdout);
     if exposures.len() != files.len() {
         anyhow::bail!(
             "systemd-analyze security --offline=true scored {} of {} units ({}): {}",
             exposures.len(),
             files.len(),
             output.status,
-            String::from_utf8_lossy(&output.stderr).trim()
+            output.stderr.trim()
         );
     }
     Ok(exposures)

@@ -17,6 +17,7 @@ use super::{
     process::{self, Finished, Running, Spec},
 };
 use crate::probe::{self, Credentials, ProbeOptions, ProbeReport};
+use crate::util::{copy_file, free_port, tail};
 
 /// Setup includes migrating an empty database (~1-2 min on 2 cores).
 pub const SETUP_TIMEOUT: Duration = Duration::from_secs(900);
@@ -55,7 +56,7 @@ impl Instance {
             .context("creating the instance's temporary directory")?;
         let port = match port {
             Some(port) => port,
-            None => process::free_port()?,
+            None => free_port()?,
         };
         let layout = layout::lay_out(plan, dir.path(), &host.src, port)
             .with_context(|| format!("laying out fixture {}", plan.fixture))?;
@@ -138,7 +139,7 @@ impl Instance {
                 "{}: setup failed (exit {:?}):\n{}",
                 self.plan.fixture,
                 done.code,
-                process::tail(&done.output, 40)
+                tail(&done.output, 40)
             );
         }
         Ok(done)
@@ -217,7 +218,7 @@ impl Instance {
                 anyhow::bail!(
                     "{}: the server exited ({status}):\n{}",
                     self.plan.fixture,
-                    process::tail(&server.output(), 40)
+                    tail(&server.output(), 40)
                 );
             }
         }
@@ -265,7 +266,7 @@ impl Instance {
             if !done.success && !done.output.contains("already taken") {
                 anyhow::bail!(
                     "creating the probe user failed:\n{}",
-                    process::tail(&done.output, 20)
+                    tail(&done.output, 20)
                 );
             }
             std::fs::write(&marker, "").context("writing the probe-user marker")?;
@@ -309,32 +310,29 @@ impl Instance {
 
     /// Starts from a copy of a migrated template (database and its secret key), so a scenario
     /// that is not about migrating does not spend minutes on it.
-    pub fn copy_template(&self, template: &super::scenarios::Template) -> anyhow::Result<()> {
-        self.copy_database_from(&template.database)?;
+    pub async fn copy_template(&self, template: &super::scenarios::Template) -> anyhow::Result<()> {
+        self.copy_database_from(&template.database).await?;
         if let (Some(key), Some(target)) = (&template.secret_key, self.secret_key_file()) {
-            std::fs::copy(key, &target).with_context(|| {
-                format!("copying the template's secret key to {}", target.display())
-            })?;
+            copy_file(key, &target)
+                .await
+                .context("copying the template's secret key")?;
         }
         Ok(())
     }
 
     /// Replaces the SQLite database with a copy of `template`.
-    pub fn copy_database_from(&self, template: &Path) -> anyhow::Result<()> {
+    pub async fn copy_database_from(&self, template: &Path) -> anyhow::Result<()> {
         let target = self
             .layout
             .sqlite_file(&self.settings())
             .context("copying a template database: this fixture does not use SQLite")?;
         if let Some(parent) = target.parent() {
-            std::fs::create_dir_all(parent)?;
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating {}", parent.display()))?;
         }
-        std::fs::copy(template, &target).with_context(|| {
-            format!(
-                "copying the template database {} to {}",
-                template.display(),
-                target.display()
-            )
-        })?;
+        copy_file(template, &target)
+            .await
+            .context("copying the template database")?;
         Ok(())
     }
 

@@ -3,15 +3,16 @@
 //! (relocated), a role and database as the module's `ensureUsers`/`ensureDatabases` would make.
 //! Local connections are trusted (the module uses peer authentication for the service user,
 //! which the harness, running as another user, cannot mimic). Every step runs under a timeout;
-//! the server is stopped on drop.
+//! the server is stopped by `stop`, or shut down immediately (SIGQUIT, no waiting) on drop.
 
 use std::{
     path::{Path, PathBuf},
-    process::Stdio,
     time::Duration,
 };
 
 use anyhow::Context as _;
+
+use crate::process::{self, Spec};
 
 /// Where Debian (and most distributions) put the server binaries when they are not on PATH.
 const SEARCH_DIRS: &[&str] = &["/usr/lib/postgresql", "/usr/local/pgsql"];
@@ -229,30 +230,23 @@ impl PgServer {
 }
 
 impl Drop for PgServer {
+    // Must not wait (it may run on an async thread): SIGQUIT is PostgreSQL's immediate
+    // shutdown, which the postmaster carries out on its own. `stop` is the orderly way.
     fn drop(&mut self) {
         if self.running {
-            // Synchronous, bounded by pg_ctl's own -t.
-            let mut command = std::process::Command::new(self.bin_dir.join("pg_ctl"));
-            command
-                .args([
-                    "-D",
-                    &self.data_dir.display().to_string(),
-                    "-m",
-                    "immediate",
-                    "-w",
-                    "-t",
-                    "10",
-                    "stop",
-                ])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null());
-            if let Some((uid, gid)) = self.ids {
-                use std::os::unix::process::CommandExt;
-                command.uid(uid).gid(gid);
+            if let Some(pid) = postmaster_pid(&self.data_dir) {
+                let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGQUIT);
             }
-            let _ = command.status();
         }
     }
+}
+
+/// The postmaster's pid, from the first line of `postmaster.pid` (pg_ctl starts it in a session
+/// of its own, so it is not in any process group the harness started).
+fn postmaster_pid(data_dir: &Path) -> Option<nix::unistd::Pid> {
+    let text = std::fs::read_to_string(data_dir.join("postmaster.pid")).ok()?;
+    let pid: i32 = text.lines().next()?.trim().parse().ok()?;
+    (pid > 0).then(|| nix::unistd::Pid::from_raw(pid))
 }
 
 fn make_traversable(dir: &Path) -> anyhow::Result<()> {
@@ -266,41 +260,43 @@ fn make_traversable(dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Runs a PostgreSQL tool (as the server account when there is one); its output, or an error
+/// naming the command and quoting what it printed.
 async fn run(
     program: &Path,
     args: &[&str],
     ids: Option<(u32, u32)>,
     timeout: Duration,
 ) -> anyhow::Result<String> {
-    let mut command = tokio::process::Command::new(program);
-    command
-        .args(args)
-        .stdin(Stdio::null())
-        .kill_on_drop(true)
+    let mut spec = Spec::new(program)
+        .args(args.iter().copied())
         .env("LC_ALL", "C")
-        .current_dir("/");
+        .cwd("/");
     if let Some((uid, gid)) = ids {
-        command.uid(uid).gid(gid);
+        spec = spec.user(uid, gid);
     }
-    let shown = format!("{} {}", program.display(), args.join(" "));
-    let output = tokio::time::timeout(timeout, command.output())
-        .await
-        .with_context(|| format!("{shown}: no result within {} s", timeout.as_secs()))?
-        .with_context(|| format!("running {shown}"))?;
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    if !output.status.success() {
-        anyhow::bail!("{shown} failed ({}):\n{}", output.status, text.trim());
-    }
-    Ok(text)
+    let done = process::run(&spec, timeout).await?.require_success()?;
+    Ok(done.output)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_postmaster_pid_is_the_first_line_of_postmaster_pid() {
+        let data = tempfile::tempdir().unwrap();
+        assert_eq!(postmaster_pid(data.path()), None);
+        std::fs::write(
+            data.path().join("postmaster.pid"),
+            "4242\n/tmp/pgdata\n1700000000\n5432\n",
+        )
+        .unwrap();
+        assert_eq!(
+            postmaster_pid(data.path()),
+            Some(nix::unistd::Pid::from_raw(4242))
+        );
+    }
 
     #[test]
     fn account_ids_come_from_passwd() {

@@ -10,7 +10,9 @@ use std::{
 use crate::{
     context::Context,
     overrides::{ENV_INVENTREE_SRC, ENV_PYTHON},
+    process::{self, RunError, Spec},
     tiers::{Prerequisite, Skip, Tier},
+    util::tail,
 };
 
 #[derive(Debug, Clone, Default)]
@@ -86,20 +88,14 @@ pub async fn host_prerequisites(ctx: &Context) -> Prerequisite<HostEnv> {
 
 /// The modules the server and worker cannot start without.
 async fn check_python_imports(python: &Path) -> Result<(), String> {
-    let run = tokio::process::Command::new(python)
-        .args(["-c", "import django, django_q, gunicorn, rest_framework"])
-        .kill_on_drop(true)
-        .output();
-    match tokio::time::timeout(Duration::from_secs(60), run).await {
-        Err(_) => Err("importing Django took more than 60 s".into()),
-        Ok(Err(e)) => Err(format!("cannot run it: {e}")),
-        Ok(Ok(out)) if out.status.success() => Ok(()),
-        Ok(Ok(out)) => Err(format!(
+    let check = Spec::new(python).args(["-c", "import django, django_q, gunicorn, rest_framework"]);
+    match process::run(&check, Duration::from_secs(60)).await {
+        Err(RunError::Timeout { .. }) => Err("importing Django took more than 60 s".into()),
+        Err(e) => Err(format!("cannot run it: {e}")),
+        Ok(done) if done.success => Ok(()),
+        Ok(done) => Err(format!(
             "lacks InvenTree's dependencies: {}",
-            String::from_utf8_lossy(&out.stderr)
-                .lines()
-                .last()
-                .unwrap_or("")
+            tail(&done.stderr, 1)
         )),
     }
 }

@@ -30,6 +30,8 @@ use crate::probe::{
     client::{ApiClient, Auth},
     Credentials, ProbeOptions, Verdict, WorkerCheck,
 };
+use crate::process::{self, Spec};
+use crate::util::copy_file;
 
 /// Budget for a started instance to become healthy (server up, worker completing a task).
 pub const HEALTHY_BUDGET: Duration = Duration::from_secs(120);
@@ -89,12 +91,15 @@ pub async fn migrated_template(
         .sqlite_file()
         .context("the template fixture must use SQLite")?;
     let database = keep_in.join("template.sqlite3");
-    std::fs::copy(&db, &database)
-        .with_context(|| format!("keeping the template database {}", db.display()))?;
+    copy_file(&db, &database)
+        .await
+        .context("keeping the template database")?;
     let secret_key = match instance.secret_key_file() {
         Some(key) if key.is_file() => {
             let kept = keep_in.join("secret_key.txt");
-            std::fs::copy(&key, &kept).with_context(|| format!("keeping {}", key.display()))?;
+            copy_file(&key, &kept)
+                .await
+                .context("keeping the secret key")?;
             Some(kept)
         }
         _ => None,
@@ -155,7 +160,7 @@ async fn healthy(
 fn log_tail(instance: &Instance, name: &str) -> String {
     let text = std::fs::read_to_string(instance.layout.logs_dir.join(format!("{name}.log")))
         .unwrap_or_default();
-    super::process::tail(&text, 30)
+    crate::util::tail(&text, 30)
 }
 
 /// Stops everything and checks nothing is left of it.
@@ -263,7 +268,7 @@ pub async fn restart(
 ) -> anyhow::Result<ScenarioReport> {
     let mut report = ScenarioReport::new("restart");
     let mut instance = Instance::create(host, plan)?;
-    instance.copy_template(template)?;
+    instance.copy_template(template).await?;
     instance.setup_ok().await?;
     let credentials = instance.probe_credentials().await?;
     instance.start()?;
@@ -322,7 +327,7 @@ pub async fn worker_death(
 ) -> anyhow::Result<ScenarioReport> {
     let mut report = ScenarioReport::new("worker death");
     let mut instance = Instance::create(host, plan)?;
-    instance.copy_template(template)?;
+    instance.copy_template(template).await?;
     instance.setup_ok().await?;
     let credentials = instance.probe_credentials().await?;
     instance.start()?;
@@ -473,7 +478,7 @@ pub async fn users(
         plan.fixture
     );
     let mut instance = Instance::create(host, plan)?;
-    instance.copy_template(template)?;
+    instance.copy_template(template).await?;
     let setup = instance.setup_ok().await?;
     for name in declared.users.keys() {
         expect_line(
@@ -708,12 +713,9 @@ pub async fn postgres_unavailable(host: &HostEnv) -> Option<String> {
     if let Err(why) = postgres::find_bin_dir() {
         return Some(why);
     }
-    let check = tokio::process::Command::new(&host.python)
-        .args(["-c", "import psycopg"])
-        .kill_on_drop(true)
-        .output();
-    match tokio::time::timeout(Duration::from_secs(60), check).await {
-        Ok(Ok(out)) if out.status.success() => None,
+    let check = Spec::new(&host.python).args(["-c", "import psycopg"]);
+    match process::run(&check, Duration::from_secs(60)).await {
+        Ok(done) if done.success => None,
         _ => Some(format!(
             "Python {} has no PostgreSQL driver (psycopg)",
             host.python.display()

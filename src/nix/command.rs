@@ -1,17 +1,16 @@
-//! The one place that starts `nix`. [`NixCommand`] is a builder whose [`NixCommand::argv`] is pure
-//! (unit-tested without Nix); [`NixCommand::run`] starts it in its own process group, captures
-//! stdout and stderr (optionally streaming stderr as progress), and kills the whole group when the
-//! timeout expires or the caller is dropped.
+//! The one place that builds a `nix` command. [`NixCommand`] is a builder whose
+//! [`NixCommand::argv`] is pure (unit-tested without Nix); [`NixCommand::run`] runs it through
+//! [`crate::process`] (own process group, stdout and stderr captured, stderr optionally streamed
+//! as progress, the whole group killed at the timeout or when the caller is dropped) and
+//! classifies a failure from its stderr (`super::errors`).
 
 use std::{
     path::{Path, PathBuf},
-    process::Stdio,
-    time::{Duration, Instant},
+    time::Duration,
 };
 
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-
 use super::errors::{classify, parse_version, version_supported, NixError};
+use crate::process::{self, shell_quote, RunError, Spec};
 
 /// Default timeout for a nix call; evaluation of a dozen NixOS systems takes well under a minute.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(900);
@@ -19,15 +18,12 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(900);
 /// A nix invocation, e.g. `NixCommand::new(["eval"]).arg("--json").installable(...)`.
 #[derive(Debug, Clone)]
 pub struct NixCommand {
-    program: PathBuf,
     subcommand: Vec<String>,
-    args: Vec<String>,
     override_inputs: Vec<(String, String)>,
-    env: Vec<(String, String)>,
-    current_dir: Option<PathBuf>,
-    stdin: Option<Vec<u8>>,
     timeout: Duration,
-    stream_stderr: Option<String>,
+    /// How it runs: program, the arguments after the subcommand, environment, directory,
+    /// stdin, output. [`NixCommand::argv`] puts the arguments in their place.
+    process: Spec,
 }
 
 /// What a successful call printed.
@@ -46,27 +42,21 @@ impl NixCommand {
         S: Into<String>,
     {
         NixCommand {
-            program: PathBuf::from("nix"),
             subcommand: subcommand.into_iter().map(Into::into).collect(),
-            args: Vec::new(),
             override_inputs: Vec::new(),
-            env: Vec::new(),
-            current_dir: None,
-            stdin: None,
             timeout: DEFAULT_TIMEOUT,
-            stream_stderr: None,
+            process: Spec::new("nix"),
         }
     }
 
     /// Use another `nix` binary (tests, or a specific Nix).
     pub fn program(mut self, program: impl Into<PathBuf>) -> Self {
-        self.program = program.into();
+        self.process.program = program.into();
         self
     }
 
-    pub fn arg(mut self, arg: impl Into<String>) -> Self {
-        self.args.push(arg.into());
-        self
+    pub fn arg(self, arg: impl Into<String>) -> Self {
+        self.args([arg])
     }
 
     pub fn args<I, S>(mut self, args: I) -> Self
@@ -74,7 +64,7 @@ impl NixCommand {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.args.extend(args.into_iter().map(Into::into));
+        self.process = self.process.args(args);
         self
     }
 
@@ -93,18 +83,19 @@ impl NixCommand {
         self
     }
 
+    /// Sets a variable on top of the harness's environment.
     pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.env.push((key.into(), value.into()));
+        self.process = self.process.env(key, value);
         self
     }
 
     pub fn current_dir(mut self, dir: impl Into<PathBuf>) -> Self {
-        self.current_dir = Some(dir.into());
+        self.process = self.process.cwd(dir);
         self
     }
 
     pub fn stdin(mut self, bytes: impl Into<Vec<u8>>) -> Self {
-        self.stdin = Some(bytes.into());
+        self.process = self.process.stdin(bytes);
         self
     }
 
@@ -116,20 +107,20 @@ impl NixCommand {
     /// Forward stderr lines to our stderr as they arrive, prefixed (progress of long calls); they
     /// are captured as well.
     pub fn stream_stderr(mut self, prefix: impl Into<String>) -> Self {
-        self.stream_stderr = Some(prefix.into());
+        self.process = self.process.stream(prefix);
         self
     }
 
     /// The full command line, program first. Pure: no process is started.
     pub fn argv(&self) -> Vec<String> {
-        let mut argv = vec![self.program.display().to_string()];
+        let mut argv = vec![self.process.program.display().to_string()];
         argv.extend(self.subcommand.iter().cloned());
         // Flakes may not be enabled in the user's nix.conf; these are harmless when they are.
         argv.extend([
             "--extra-experimental-features".to_string(),
             "nix-command flakes".to_string(),
         ]);
-        argv.extend(self.args.iter().cloned());
+        argv.extend(self.process.args.iter().cloned());
         for (name, reference) in &self.override_inputs {
             argv.extend([
                 "--override-input".to_string(),
@@ -149,157 +140,47 @@ impl NixCommand {
             .join(" ")
     }
 
+    /// What [`crate::process`] runs: [`NixCommand::argv`] with this command's environment on
+    /// top of ours, stdout and stderr captured (stderr streamed when asked).
+    pub fn spec(&self) -> Spec {
+        let mut spec = self.process.clone().name("nix");
+        spec.args = self.argv().split_off(1);
+        spec
+    }
+
     /// Run to completion. Non-zero exit is classified into a [`NixError`] from stderr.
     pub async fn run(&self) -> Result<NixOutput, NixError> {
-        let argv = self.argv();
-        let command_line = self.display();
-        let started = Instant::now();
-
-        let mut command = tokio::process::Command::new(&argv[0]);
-        command
-            .args(&argv[1..])
-            .stdin(if self.stdin.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            // Its own process group, so a timeout kills nix and everything it started.
-            .process_group(0)
-            .kill_on_drop(true);
-        for (key, value) in &self.env {
-            command.env(key, value);
-        }
-        if let Some(dir) = &self.current_dir {
-            command.current_dir(dir);
-        }
-
-        let mut child = command.spawn().map_err(|source| {
-            if source.kind() == std::io::ErrorKind::NotFound && self.program == Path::new("nix") {
-                NixError::NixMissing
-            } else {
-                NixError::Io {
-                    command: command_line.clone(),
-                    source,
-                }
-            }
-        })?;
-        let group = ProcessGroupGuard {
-            pgid: child.id().map(|id| id as i32),
-        };
-
-        let stdin_task = match (child.stdin.take(), self.stdin.clone()) {
-            (Some(mut pipe), Some(bytes)) => Some(tokio::spawn(async move {
-                // A write error means nix exited early; its stderr says why.
-                let _ = pipe.write_all(&bytes).await;
-            })),
-            _ => None,
-        };
-        let mut stdout_pipe = child.stdout.take().ok_or_else(|| NixError::Io {
-            command: command_line.clone(),
-            source: std::io::Error::other("stdout not captured"),
-        })?;
-        let stderr_pipe = child.stderr.take().ok_or_else(|| NixError::Io {
-            command: command_line.clone(),
-            source: std::io::Error::other("stderr not captured"),
-        })?;
-        let stream_prefix = self.stream_stderr.clone();
-
-        let stdout_task = tokio::spawn(async move {
-            let mut buf = Vec::new();
-            stdout_pipe.read_to_end(&mut buf).await.map(|_| buf)
-        });
-        let stderr_task = tokio::spawn(async move {
-            let mut lines = BufReader::new(stderr_pipe).lines();
-            let mut captured = String::new();
-            while let Ok(Some(line)) = lines.next_line().await {
-                if let Some(prefix) = &stream_prefix {
-                    eprintln!("{prefix}{line}");
-                }
-                captured.push_str(&line);
-                captured.push('\n');
-            }
-            captured
-        });
-
-        let status = match tokio::time::timeout(self.timeout, child.wait()).await {
-            Ok(result) => result.map_err(|source| NixError::Io {
-                command: command_line.clone(),
-                source,
-            })?,
-            Err(_) => {
-                group.kill();
-                let _ = child.wait().await;
-                return Err(NixError::Timeout {
-                    command: command_line,
-                    after: self.timeout,
-                });
-            }
-        };
-        // nix has exited; anything it left running in its group goes too.
-        group.kill();
-        if let Some(task) = stdin_task {
-            let _ = task.await;
-        }
-        let stdout = stdout_task
+        let command = self.display();
+        let done = process::run(&self.spec(), self.timeout)
             .await
-            .map_err(|e| NixError::Io {
-                command: command_line.clone(),
-                source: std::io::Error::other(e),
-            })?
-            .map_err(|source| NixError::Io {
-                command: command_line.clone(),
-                source,
-            })?;
-        let stderr = stderr_task.await.unwrap_or_default();
-        let stdout = String::from_utf8_lossy(&stdout).into_owned();
-
-        if !status.success() {
-            return Err(classify(&command_line, &status.to_string(), &stderr));
+            .map_err(|error| self.run_error(error, command.clone()))?;
+        if !done.success {
+            return Err(classify(&command, &done.status.to_string(), &done.stderr));
         }
         Ok(NixOutput {
-            stdout,
-            stderr,
-            elapsed: started.elapsed(),
+            stdout: done.stdout,
+            stderr: done.stderr,
+            elapsed: done.elapsed,
         })
     }
-}
 
-/// Kills a whole process group when told to or when dropped (e.g. the caller's future was
-/// cancelled), so no nix evaluator outlives the harness.
-struct ProcessGroupGuard {
-    pgid: Option<i32>,
-}
-
-impl ProcessGroupGuard {
-    fn kill(&self) {
-        if let Some(pgid) = self.pgid {
-            // ESRCH (group already gone) is the normal case after a clean exit.
-            let _ = ::nix::sys::signal::killpg(
-                ::nix::unistd::Pid::from_raw(pgid),
-                ::nix::sys::signal::Signal::SIGKILL,
-            );
+    fn run_error(&self, error: RunError, command: String) -> NixError {
+        match error {
+            RunError::Start { source, .. }
+                if source.kind() == std::io::ErrorKind::NotFound
+                    && self.process.program == Path::new("nix") =>
+            {
+                NixError::NixMissing
+            }
+            RunError::Start { source, .. } | RunError::Wait { source, .. } => {
+                NixError::Io { command, source }
+            }
+            RunError::Timeout { after, tail, .. } => NixError::Timeout {
+                command,
+                after,
+                output_tail: tail,
+            },
         }
-    }
-}
-
-impl Drop for ProcessGroupGuard {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-/// Quote an argument for display the way a POSIX shell would need it.
-pub fn shell_quote(arg: &str) -> String {
-    let safe = !arg.is_empty()
-        && arg
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@+,%#".contains(c));
-    if safe {
-        arg.to_string()
-    } else {
-        format!("'{}'", arg.replace('\'', r"'\''"))
     }
 }
 
@@ -397,22 +278,18 @@ mod tests {
         }
     }
 
+    /// (That the whole group is killed at the timeout is `crate::process`'s test.)
     #[tokio::test]
-    async fn timeout_kills_the_whole_process_group() {
-        let dir = tempfile::tempdir().unwrap();
-        let marker = dir.path().join("grandchild-survived");
-        // The grandchild would write the marker after 2 s unless its group is killed at 0.3 s.
-        let script = format!("(sleep 2; touch {}) & sleep 30", marker.display());
-        let started = Instant::now();
-        let err = sh(&script)
+    async fn a_timeout_is_a_timeout_error_quoting_what_nix_printed() {
+        let err = sh("echo 'evaluating…' >&2; sleep 30")
             .timeout(Duration::from_millis(300))
             .run()
             .await
             .unwrap_err();
-        assert!(matches!(err, NixError::Timeout { .. }), "{err:?}");
-        assert!(started.elapsed() < Duration::from_secs(5));
-        tokio::time::sleep(Duration::from_millis(2_500)).await;
-        assert!(!marker.exists(), "a process of the killed group survived");
+        match err {
+            NixError::Timeout { output_tail, .. } => assert_eq!(output_tail, "evaluating…"),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[tokio::test]

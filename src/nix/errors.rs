@@ -4,6 +4,8 @@
 
 use std::time::Duration;
 
+use crate::util::tail;
+
 /// Minimum Nix version the harness supports (flake `--override-input`, `nix eval --apply`, the
 /// error format parsed below).
 pub const MIN_NIX_VERSION: (u64, u64) = (2, 18);
@@ -41,8 +43,15 @@ pub enum NixError {
         command: String,
     },
 
-    #[error("`{command}` timed out after {}s; its process group was killed", after.as_secs())]
-    Timeout { command: String, after: Duration },
+    #[error(
+        "`{command}` timed out after {}s; its process group was killed; its last output:\n{output_tail}",
+        after.as_secs()
+    )]
+    Timeout {
+        command: String,
+        after: Duration,
+        output_tail: String,
+    },
 
     #[error("`{command}` failed ({status}): {stderr_tail}")]
     CommandFailed {
@@ -159,12 +168,6 @@ fn build_failure(stderr: &str) -> Option<(String, String)> {
         log.join("\n")
     };
     Some((drv, log_tail))
-}
-
-/// The last `n` lines of `text`.
-pub fn tail(text: &str, n: usize) -> String {
-    let lines: Vec<&str> = text.trim_end().lines().collect();
-    lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
 /// Parse `nix --version` output (`nix (Nix) 2.26.3`) into `(major, minor, patch)`.

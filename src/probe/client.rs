@@ -8,6 +8,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::api::ErrorDetail;
+use crate::util::truncate;
 
 /// Per-request timeout: an InvenTree request that takes longer is treated as a failure.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
@@ -221,13 +222,6 @@ pub fn error_message(body: &str) -> String {
         Ok(detail) => detail.detail,
         Err(_) if body.trim().is_empty() => "(empty body)".to_string(),
         Err(_) => truncate(body.trim(), 300),
-    }
-}
-
-fn truncate(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.to_string(),
     }
 }
 

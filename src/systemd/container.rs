@@ -57,7 +57,11 @@ fn nspawn_args(env: &SystemdEnv, name: &str, binds: &[Bind]) -> Vec<String> {
         "--console=passive".into(),
     ];
     for bind in binds {
-        let flag = if bind.read_only { "--bind-ro" } else { "--bind" };
+        let flag = if bind.read_only {
+            "--bind-ro"
+        } else {
+            "--bind"
+        };
         args.push(format!("{flag}={}:{}", bind.host.display(), bind.container));
     }
     args
@@ -65,7 +69,8 @@ fn nspawn_args(env: &SystemdEnv, name: &str, binds: &[Bind]) -> Vec<String> {
 
 /// The child of `parent` whose command is `systemd` (the container's PID 1).
 fn find_leader(parent: Pid) -> Option<Pid> {
-    let children = std::fs::read_to_string(format!("/proc/{parent}/task/{parent}/children")).ok()?;
+    let children =
+        std::fs::read_to_string(format!("/proc/{parent}/task/{parent}/children")).ok()?;
     children
         .split_whitespace()
         .filter_map(|pid| pid.parse::<i32>().ok())
@@ -83,7 +88,12 @@ fn alive(pid: Pid) -> bool {
 
 impl Container {
     /// Boots the container and waits until its systemd reports `running` (or `degraded`).
-    pub async fn boot(env: &SystemdEnv, name: &str, binds: &[Bind], logs: &Path) -> anyhow::Result<Self> {
+    pub async fn boot(
+        env: &SystemdEnv,
+        name: &str,
+        binds: &[Bind],
+        logs: &Path,
+    ) -> anyhow::Result<Self> {
         let started = Instant::now();
         let spec = Spec {
             name: format!("nspawn-{name}"),
@@ -102,10 +112,13 @@ impl Container {
                 anyhow::bail!(
                     "{} exited ({status}) before its container booted:\n{}",
                     spec.command_line(),
-                    process::tail(&nspawn.output(), 30)
+                    crate::util::tail(&nspawn.output(), 30)
                 );
             }
-            anyhow::ensure!(started.elapsed() < BOOT_TIMEOUT, "no container PID 1 after {BOOT_TIMEOUT:?}");
+            anyhow::ensure!(
+                started.elapsed() < BOOT_TIMEOUT,
+                "no container PID 1 after {BOOT_TIMEOUT:?}"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         };
         let container = Container {
@@ -125,8 +138,12 @@ impl Container {
 
     async fn wait_booted(&self, started: Instant) -> anyhow::Result<()> {
         loop {
-            let state = self.exec(&["systemctl", "is-system-running"], Duration::from_secs(10)).await;
-            let state = state.map(|f| f.output.trim().to_string()).unwrap_or_default();
+            let state = self
+                .exec(&["systemctl", "is-system-running"], Duration::from_secs(10))
+                .await;
+            let state = state
+                .map(|f| f.output.trim().to_string())
+                .unwrap_or_default();
             if state == "running" || state == "degraded" {
                 return Ok(());
             }
@@ -152,7 +169,12 @@ impl Container {
 
     /// Runs `argv` inside the container (all its namespaces) to completion.
     pub async fn exec(&self, argv: &[&str], timeout: Duration) -> anyhow::Result<Finished> {
-        let mut args = vec!["-t".to_string(), self.leader.to_string(), "-a".into(), "--".into()];
+        let mut args = vec![
+            "-t".to_string(),
+            self.leader.to_string(),
+            "-a".into(),
+            "--".into(),
+        ];
         args.extend(argv.iter().map(|a| a.to_string()));
         let spec = Spec {
             name: format!("in-{}", self.name),
@@ -174,7 +196,7 @@ impl Container {
             self.name,
             argv.join(" "),
             done.code,
-            process::tail(&done.output, 40)
+            crate::util::tail(&done.output, 40)
         );
         Ok(done.output)
     }
@@ -183,7 +205,19 @@ impl Container {
     pub async fn journal(&self, unit: &str, lines: usize) -> String {
         let n = lines.to_string();
         match self
-            .exec(&["journalctl", "--no-pager", "-o", "short-monotonic", "-n", &n, "-u", unit], Duration::from_secs(30))
+            .exec(
+                &[
+                    "journalctl",
+                    "--no-pager",
+                    "-o",
+                    "short-monotonic",
+                    "-n",
+                    &n,
+                    "-u",
+                    unit,
+                ],
+                Duration::from_secs(30),
+            )
             .await
         {
             Ok(done) => done.output,
@@ -194,7 +228,10 @@ impl Container {
     /// `systemctl show -p <property> --value <unit>`.
     pub async fn property(&self, unit: &str, property: &str) -> anyhow::Result<String> {
         let out = self
-            .exec_ok(&["systemctl", "show", "-p", property, "--value", unit], Duration::from_secs(30))
+            .exec_ok(
+                &["systemctl", "show", "-p", property, "--value", unit],
+                Duration::from_secs(30),
+            )
             .await?;
         Ok(out.trim().to_string())
     }
@@ -209,7 +246,11 @@ impl Container {
         while alive(self.leader) {
             if Instant::now() > deadline {
                 let _ = kill(self.leader, Signal::SIGKILL);
-                anyhow::bail!("container {}: PID 1 ({}) survived its nspawn; killed", self.name, self.leader);
+                anyhow::bail!(
+                    "container {}: PID 1 ({}) survived its nspawn; killed",
+                    self.name,
+                    self.leader
+                );
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -233,7 +274,10 @@ impl Drop for Container {
 
 fn base_env() -> BTreeMap<String, String> {
     [
-        ("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"),
+        (
+            "PATH",
+            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        ),
         ("LANG", "C.UTF-8"),
         ("SYSTEMD_COLORS", "0"),
         ("SYSTEMD_PAGER", ""),

@@ -11,9 +11,9 @@ use anyhow::Context as _;
 
 use super::{
     container::{Bind, Container},
-    install, python,
+    install,
     prerequisites::SystemdEnv,
-    store,
+    python, store,
 };
 use crate::{
     host::plan::HostPlan,
@@ -29,7 +29,9 @@ pub struct StandIns {
 
 impl StandIns {
     pub async fn prepare(flake_dir: &Path, env: &SystemdEnv) -> anyhow::Result<Self> {
-        let python = python::prepare(env).await.context("preparing the container's Python")?;
+        let python = python::prepare(env)
+            .await
+            .context("preparing the container's Python")?;
         let src = prepared_src::prepare(flake_dir, &env.host.src, &env.host.python)
             .await
             .context("preparing the source tree like pkgs/src.nix")?;
@@ -49,7 +51,8 @@ pub struct Deployment {
 /// The modules whose C parts need the container's system libraries (SQLite, OpenSSL, libpq,
 /// Pango through WeasyPrint): a rootfs without them fails here, naming the fix, rather than in
 /// the middle of a migration.
-const NATIVE_MODULES: &str = "import sqlite3, ssl, ctypes, lzma, bz2, psycopg, MySQLdb, weasyprint, PIL.Image, lxml.etree";
+const NATIVE_MODULES: &str =
+    "import sqlite3, ssl, ctypes, lzma, bz2, psycopg, MySQLdb, weasyprint, PIL.Image, lxml.etree";
 
 async fn check_libraries(
     container: &Container,
@@ -69,7 +72,10 @@ async fn check_libraries(
 
 /// A name nspawn accepts and that says whose container it is.
 fn machine_name(fixture: &str) -> String {
-    let clean: String = fixture.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
+    let clean: String = fixture
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
     format!("inventree-harness-{}-{clean}", std::process::id())
 }
 
@@ -107,9 +113,14 @@ impl Deployment {
             read_only: true,
         }];
         for (host, container) in store::write_store(&store_dir, &plan_store)? {
-            binds.push(Bind { host, container, read_only: true });
+            binds.push(Bind {
+                host,
+                container,
+                read_only: true,
+            });
         }
-        let container = Container::boot(env, &machine_name(&plan.fixture), &binds, dir.path()).await?;
+        let container =
+            Container::boot(env, &machine_name(&plan.fixture), &binds, dir.path()).await?;
         check_libraries(&container, &plan_store).await?;
         let credentials = install::install(&container, plan)
             .await
@@ -130,7 +141,12 @@ impl Deployment {
     }
 
     /// `systemctl <verb> <units…>`; on failure the error quotes each unit's journal.
-    pub async fn systemctl(&self, verb: &str, units: &[&str], timeout: Duration) -> anyhow::Result<()> {
+    pub async fn systemctl(
+        &self,
+        verb: &str,
+        units: &[&str],
+        timeout: Duration,
+    ) -> anyhow::Result<()> {
         let mut argv = vec!["systemctl", verb];
         argv.extend(units);
         let done = self.container.exec(&argv, timeout).await?;

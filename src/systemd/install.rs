@@ -40,7 +40,8 @@ fn write(container: &Container, inside: &str, content: &str, mode: u32) -> anyho
     use std::os::unix::fs::PermissionsExt;
     let path = container.path(inside);
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("creating {}", parent.display()))?;
     }
     std::fs::write(&path, content).with_context(|| format!("writing {inside} in the container"))?;
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))
@@ -53,7 +54,8 @@ fn link(container: &Container, inside: &str, target: &str) -> anyhow::Result<()>
         std::fs::create_dir_all(parent)?;
     }
     let _ = std::fs::remove_file(&path);
-    std::os::unix::fs::symlink(target, &path).with_context(|| format!("linking {inside} → {target}"))
+    std::os::unix::fs::symlink(target, &path)
+        .with_context(|| format!("linking {inside} → {target}"))
 }
 
 const SHORT: Duration = Duration::from_secs(60);
@@ -74,13 +76,25 @@ async fn create_accounts(container: &Container, accounts: &Value) -> anyhow::Res
     for (user, spec) in users {
         let group = spec["group"].as_str().unwrap_or(user);
         let home = spec["home"].as_str().unwrap_or("/var/empty");
-        if container.exec(&["getent", "group", group], SHORT).await?.success {
+        if container
+            .exec(&["getent", "group", group], SHORT)
+            .await?
+            .success
+        {
             let extra: Vec<&str> = spec["extraGroups"]
                 .as_array()
                 .map(|a| a.iter().filter_map(Value::as_str).collect())
                 .unwrap_or_default();
             let extra = extra.join(",");
-            let mut argv = vec!["useradd", "--system", "--gid", group, "--home-dir", home, "--no-create-home"];
+            let mut argv = vec![
+                "useradd",
+                "--system",
+                "--gid",
+                group,
+                "--home-dir",
+                home,
+                "--no-create-home",
+            ];
             argv.extend(["--shell", "/usr/sbin/nologin"]);
             if !extra.is_empty() {
                 argv.extend(["--groups", &extra]);
@@ -93,13 +107,23 @@ async fn create_accounts(container: &Container, accounts: &Value) -> anyhow::Res
 }
 
 /// Installs everything; returns the credential contents written (name → sentinel).
-pub async fn install(container: &Container, plan: &HostPlan) -> anyhow::Result<Vec<(String, String)>> {
+pub async fn install(
+    container: &Container,
+    plan: &HostPlan,
+) -> anyhow::Result<Vec<(String, String)>> {
     create_accounts(container, &plan.system.accounts).await?;
     if !plan.tmpfiles.is_empty() {
         let rules = plan.tmpfiles.join("\n") + "\n";
         write(container, "/etc/tmpfiles.d/inventree.conf", &rules, 0o644)?;
         container
-            .exec_ok(&["systemd-tmpfiles", "--create", "/etc/tmpfiles.d/inventree.conf"], SHORT)
+            .exec_ok(
+                &[
+                    "systemd-tmpfiles",
+                    "--create",
+                    "/etc/tmpfiles.d/inventree.conf",
+                ],
+                SHORT,
+            )
             .await?;
     }
     let mut written = Vec::new();
@@ -112,16 +136,26 @@ pub async fn install(container: &Container, plan: &HostPlan) -> anyhow::Result<V
         write(container, &format!("{UNIT_DIR}/{name}"), &unit.text, 0o644)?;
         for (targets, kind) in [(&unit.wanted_by, "wants"), (&unit.required_by, "requires")] {
             for target in targets {
-                link(container, &format!("{UNIT_DIR}/{target}.{kind}/{name}"), &format!("{UNIT_DIR}/{name}"))?;
+                link(
+                    container,
+                    &format!("{UNIT_DIR}/{target}.{kind}/{name}"),
+                    &format!("{UNIT_DIR}/{name}"),
+                )?;
             }
         }
     }
     for (path, script) in &plan.system.scripts {
         if let Some(command) = script.destination.strip_prefix("/bin/") {
-            link(container, &format!("/usr/local/bin/{command}"), &format!("{path}{}", script.destination))?;
+            link(
+                container,
+                &format!("/usr/local/bin/{command}"),
+                &format!("{path}{}", script.destination),
+            )?;
         }
     }
-    container.exec_ok(&["systemctl", "daemon-reload"], SHORT).await?;
+    container
+        .exec_ok(&["systemctl", "daemon-reload"], SHORT)
+        .await?;
     Ok(written)
 }
 
@@ -136,7 +170,11 @@ fn directives(text: &str) -> Vec<(String, String, String)> {
         if line.starts_with('[') && line.ends_with(']') {
             section = line.to_string();
         } else if let Some((key, value)) = line.split_once('=') {
-            out.push((section.clone(), key.trim().to_string(), value.trim().to_string()));
+            out.push((
+                section.clone(),
+                key.trim().to_string(),
+                value.trim().to_string(),
+            ));
         }
     }
     out
@@ -156,8 +194,13 @@ pub fn directive_differences(rendered: &str, installed: &str) -> Vec<String> {
     let mut problems = Vec::new();
     for index in 0..ours.len().max(theirs.len()) {
         match (ours.get(index), theirs.get(index)) {
-            (Some(a), Some(b)) if a.0 == b.0 && a.1 == b.1 && without_store_hashes(&a.2) == without_store_hashes(&b.2) => {}
-            (a, b) => problems.push(format!("directive {index}: rendered {a:?}, installed {b:?}")),
+            (Some(a), Some(b))
+                if a.0 == b.0
+                    && a.1 == b.1
+                    && without_store_hashes(&a.2) == without_store_hashes(&b.2) => {}
+            (a, b) => problems.push(format!(
+                "directive {index}: rendered {a:?}, installed {b:?}"
+            )),
         }
     }
     problems
@@ -165,7 +208,9 @@ pub fn directive_differences(rendered: &str, installed: &str) -> Vec<String> {
 
 /// The unit file systemd loaded for `unit` (`systemctl cat`, its `# /path` header removed).
 pub async fn loaded_unit_file(container: &Container, unit: &str) -> anyhow::Result<String> {
-    let out = container.exec_ok(&["systemctl", "cat", "--", unit], SHORT).await?;
+    let out = container
+        .exec_ok(&["systemctl", "cat", "--", unit], SHORT)
+        .await?;
     let mut lines = out.lines();
     let header = lines.next().unwrap_or_default();
     anyhow::ensure!(
@@ -190,9 +235,19 @@ mod tests {
     #[test]
     fn a_changed_missing_or_added_directive_is_named() {
         let rendered = "[Service]\nProtectSystem=strict\nUser=inventree\n";
-        assert_eq!(directive_differences(rendered, "[Service]\nProtectSystem=full\nUser=inventree\n").len(), 1);
-        assert_eq!(directive_differences(rendered, "[Service]\nProtectSystem=strict\n").len(), 1);
-        let added = directive_differences(rendered, "[Service]\nProtectSystem=strict\nUser=inventree\nUser=root\n");
+        assert_eq!(
+            directive_differences(rendered, "[Service]\nProtectSystem=full\nUser=inventree\n")
+                .len(),
+            1
+        );
+        assert_eq!(
+            directive_differences(rendered, "[Service]\nProtectSystem=strict\n").len(),
+            1
+        );
+        let added = directive_differences(
+            rendered,
+            "[Service]\nProtectSystem=strict\nUser=inventree\nUser=root\n",
+        );
         assert_eq!(added.len(), 1, "{added:?}");
         assert!(added[0].contains("User"), "{added:?}");
     }
@@ -214,8 +269,14 @@ mod tests {
         assert_eq!(
             credential_files(&plan),
             vec![
-                ("INVENTREE_DB_PASSWORD".to_string(), "/run/secrets/db".to_string()),
-                ("user-password-admin".to_string(), "/run/secrets/admin".to_string())
+                (
+                    "INVENTREE_DB_PASSWORD".to_string(),
+                    "/run/secrets/db".to_string()
+                ),
+                (
+                    "user-password-admin".to_string(),
+                    "/run/secrets/admin".to_string()
+                )
             ]
         );
     }

@@ -43,7 +43,9 @@ fn command(name: &str, hint: &str) -> Result<PathBuf, Skip> {
 pub async fn systemd_prerequisites(ctx: &Context) -> Prerequisite<SystemdEnv> {
     let skip = |reason: String| Skip::new(Tier::Systemd, reason);
     if !nix::unistd::geteuid().is_root() {
-        return Err(skip("needs root, to boot a container with systemd-nspawn".into()));
+        return Err(skip(
+            "needs root, to boot a container with systemd-nspawn".into(),
+        ));
     }
     let nspawn = command("systemd-nspawn", "apt-get install systemd-container")?;
     let nsenter = command("nsenter", "apt-get install util-linux")?;

@@ -64,19 +64,25 @@ async fn run_ok(spec: &Spec, timeout: Duration) -> anyhow::Result<String> {
         "{} failed (exit {:?}):\n{}",
         spec.command_line(),
         done.code,
-        process::tail(&done.output, 30)
+        crate::util::tail(&done.output, 30)
     );
     Ok(done.output)
 }
 
 async fn describe(python: &Path, logs: &Path) -> anyhow::Result<Layout> {
     let out = run_ok(
-        &spec("describe-python", python, &["-c".into(), DESCRIBE.into()], logs),
+        &spec(
+            "describe-python",
+            python,
+            &["-c".into(), DESCRIBE.into()],
+            logs,
+        ),
         Duration::from_secs(60),
     )
     .await?;
     let line = out.lines().last().unwrap_or_default();
-    serde_json::from_str(line).with_context(|| format!("{} described itself as {out}", python.display()))
+    serde_json::from_str(line)
+        .with_context(|| format!("{} described itself as {out}", python.display()))
 }
 
 /// The installed distributions (`*.dist-info` names carry versions): what the key depends on.
@@ -117,7 +123,12 @@ pub async fn prepare(env: &SystemdEnv) -> anyhow::Result<PathBuf> {
     let made = scratch.path().join("python");
     let site = made.join(format!("lib/python{}/site-packages", layout.version));
     let copy = |from: &Path, to: &Path| {
-        let args = vec!["-a".into(), "--".into(), format!("{}/.", from.display()), to.display().to_string()];
+        let args = vec![
+            "-a".into(),
+            "--".into(),
+            format!("{}/.", from.display()),
+            to.display().to_string(),
+        ];
         spec("copy", Path::new("cp"), &args, logs)
     };
     std::fs::create_dir_all(&made).with_context(|| format!("creating {}", made.display()))?;
@@ -131,8 +142,16 @@ pub async fn prepare(env: &SystemdEnv) -> anyhow::Result<PathBuf> {
             .file_name()
             .context("the interpreter has a file name")?,
     );
-    let rpath = ["--set-rpath".into(), "$ORIGIN/../lib".into(), binary.display().to_string()];
-    run_ok(&spec("patchelf", &env.patchelf, &rpath, logs), Duration::from_secs(60)).await?;
+    let rpath = [
+        "--set-rpath".into(),
+        "$ORIGIN/../lib".into(),
+        binary.display().to_string(),
+    ];
+    run_ok(
+        &spec("patchelf", &env.patchelf, &rpath, logs),
+        Duration::from_secs(60),
+    )
+    .await?;
     for name in ["python", "python3"] {
         let link = made.join("bin").join(name);
         if !link.exists() {
@@ -140,10 +159,16 @@ pub async fn prepare(env: &SystemdEnv) -> anyhow::Result<PathBuf> {
                 .with_context(|| format!("linking {}", link.display()))?;
         }
     }
-    let check = ["-c".into(), "import django, django_q, gunicorn, weasyprint".into()];
-    run_ok(&spec("check", &made.join("bin/python"), &check, logs), Duration::from_secs(120))
-        .await
-        .context("the merged Python does not import InvenTree's dependencies")?;
+    let check = [
+        "-c".into(),
+        "import django, django_q, gunicorn, weasyprint".into(),
+    ];
+    run_ok(
+        &spec("check", &made.join("bin/python"), &check, logs),
+        Duration::from_secs(120),
+    )
+    .await
+    .context("the merged Python does not import InvenTree's dependencies")?;
     entry.publish(&made)?;
     eprintln!(
         "systemd tier: container Python ready in {:.1} s",

@@ -66,16 +66,26 @@ pub async fn probe_credentials(d: &Deployment) -> anyhow::Result<Credentials> {
             .iter()
             .find(|(n, _)| n == credential)
             .with_context(|| format!("no credential {credential} was installed"))?;
-        return Ok(Credentials::Password { username: name.clone(), password: password.clone() });
+        return Ok(Credentials::Password {
+            username: name.clone(),
+            password: password.clone(),
+        });
     }
     let password = format!("{PROBE_USER}-not-a-secret");
     let email = format!("--email={PROBE_USER}@localhost");
-    let create = ["inventree-manage", "createsuperuser", "--noinput", "--username", PROBE_USER, &email];
+    let create = [
+        "inventree-manage",
+        "createsuperuser",
+        "--noinput",
+        "--username",
+        PROBE_USER,
+        &email,
+    ];
     let done = d.container.exec(&create, ADMIN_TIMEOUT).await?;
     anyhow::ensure!(
         done.success || done.output.contains("already taken"),
         "inventree-manage createsuperuser failed:\n{}",
-        crate::host::process::tail(&done.output, 30)
+        crate::util::tail(&done.output, 30)
     );
     let set = format!(
         "from django.contrib.auth import get_user_model; u = get_user_model().objects.get(username='{PROBE_USER}'); u.set_password('{password}'); u.save()"
@@ -84,11 +94,17 @@ pub async fn probe_credentials(d: &Deployment) -> anyhow::Result<Credentials> {
         .exec_ok(&["inventree-manage", "shell", "-c", &set], ADMIN_TIMEOUT)
         .await
         .context("setting the probe user's password with inventree-manage shell")?;
-    Ok(Credentials::Password { username: PROBE_USER.into(), password })
+    Ok(Credentials::Password {
+        username: PROBE_USER.into(),
+        password,
+    })
 }
 
 /// Probes from the host until healthy or the budget is spent; fails with the journals.
-pub async fn wait_healthy(d: &Deployment, credentials: &Credentials) -> anyhow::Result<ProbeReport> {
+pub async fn wait_healthy(
+    d: &Deployment,
+    credentials: &Credentials,
+) -> anyhow::Result<ProbeReport> {
     let started = Instant::now();
     let url = url(&d.plan)?;
     loop {
@@ -123,11 +139,20 @@ async fn timestamp(d: &Deployment, unit: &str, property: &str) -> anyhow::Result
 
 /// Setup finished before server and worker started (Requires/After as NixOS renders them).
 async fn check_order(d: &Deployment, report: &mut ScenarioReport) -> anyhow::Result<()> {
-    let setup_done = timestamp(d, "inventree-setup.service", "ExecMainExitTimestampMonotonic").await?;
+    let setup_done = timestamp(
+        d,
+        "inventree-setup.service",
+        "ExecMainExitTimestampMonotonic",
+    )
+    .await?;
     for unit in ["inventree-server.service", "inventree-cluster.service"] {
         let started = timestamp(d, unit, "ExecMainStartTimestampMonotonic").await?;
         if setup_done == 0 || started < setup_done {
-            let state = d.container.property(unit, "ActiveState").await.unwrap_or_default();
+            let state = d
+                .container
+                .property(unit, "ActiveState")
+                .await
+                .unwrap_or_default();
             anyhow::bail!(
                 "{unit} (now {state}) started at {started} µs, setup finished at {setup_done} µs:\n{}",
                 d.journals().await
@@ -152,7 +177,8 @@ pub async fn cold_start(
     let mut report = ScenarioReport::new("cold start");
     let d = Deployment::create(flake_dir, env, stand_ins, plan).await?;
     let started = Instant::now();
-    d.systemctl("start", &["inventree.target"], START_TIMEOUT).await?;
+    d.systemctl("start", &["inventree.target"], START_TIMEOUT)
+        .await?;
     report.figure("start job (setup with migrations)", started.elapsed());
     check_order(&d, &mut report).await?;
     let credentials = probe_credentials(&d).await?;
@@ -174,24 +200,36 @@ pub async fn cold_start(
 /// The SQLite database and secret key of a deployment, copied out (server and worker stopped so
 /// the database is consistent).
 async fn copy_template(d: &Deployment) -> anyhow::Result<Template> {
-    d.systemctl("stop", &["inventree-server.service", "inventree-cluster.service"], START_TIMEOUT)
-        .await?;
+    d.systemctl(
+        "stop",
+        &["inventree-server.service", "inventree-cluster.service"],
+        START_TIMEOUT,
+    )
+    .await?;
     let settings = &d.plan.internal.settings;
-    let database = settings["database"]["NAME"].as_str().context("no database NAME")?;
+    let database = settings["database"]["NAME"]
+        .as_str()
+        .context("no database NAME")?;
     let key = d
         .plan
         .internal
         .environment
         .get("INVENTREE_SECRET_KEY_FILE")
         .context("no INVENTREE_SECRET_KEY_FILE")?;
-    let dir = tempfile::Builder::new().prefix("inventree-systemd-template.").tempdir()?;
+    let dir = tempfile::Builder::new()
+        .prefix("inventree-systemd-template.")
+        .tempdir()?;
     let template = Template {
         database: dir.path().join("database.sqlite3"),
         secret_key: dir.path().join("secret_key.txt"),
         _dir: std::sync::Arc::new(dir),
     };
-    for (inside, to) in [(database, &template.database), (key.as_str(), &template.secret_key)] {
-        std::fs::copy(d.container.path(inside), to).with_context(|| format!("copying {inside} out of the container"))?;
+    for (inside, to) in [
+        (database, &template.database),
+        (key.as_str(), &template.secret_key),
+    ] {
+        std::fs::copy(d.container.path(inside), to)
+            .with_context(|| format!("copying {inside} out of the container"))?;
     }
     Ok(template)
 }
@@ -208,7 +246,11 @@ pub async fn deploy_from_template(
     let d = Deployment::create(flake_dir, env, stand_ins, plan).await?;
     let user = plan.system.accounts["users"]
         .as_object()
-        .and_then(|users| users.keys().find(|u| plan.system.accounts["users"][u.as_str()]["isSystemUser"] == true))
+        .and_then(|users| {
+            users
+                .keys()
+                .find(|u| plan.system.accounts["users"][u.as_str()]["isSystemUser"] == true)
+        })
         .cloned()
         .unwrap_or_else(|| "inventree".into());
     let database = plan.internal.settings["database"]["NAME"]
@@ -219,11 +261,25 @@ pub async fn deploy_from_template(
         .environment
         .get("INVENTREE_SECRET_KEY_FILE")
         .context("the template scenarios need a generated secret key")?;
-    for (from, inside) in [(&template.database, database), (&template.secret_key, key.as_str())] {
-        let staged = format!("/tmp/{}", from.file_name().and_then(|n| n.to_str()).unwrap_or("staged"));
-        std::fs::copy(from, d.container.path(&staged)).with_context(|| format!("staging {}", from.display()))?;
+    for (from, inside) in [
+        (&template.database, database),
+        (&template.secret_key, key.as_str()),
+    ] {
+        let staged = format!(
+            "/tmp/{}",
+            from.file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("staged")
+        );
+        std::fs::copy(from, d.container.path(&staged))
+            .with_context(|| format!("staging {}", from.display()))?;
         d.container
-            .exec_ok(&["install", "-D", "-o", &user, "-g", &user, "-m", "0600", &staged, inside], Duration::from_secs(30))
+            .exec_ok(
+                &[
+                    "install", "-D", "-o", &user, "-g", &user, "-m", "0600", &staged, inside,
+                ],
+                Duration::from_secs(30),
+            )
             .await?;
     }
     Ok(d)
@@ -240,13 +296,31 @@ pub async fn units_as_rendered(
     let mut report = ScenarioReport::new(&format!("units as rendered ({})", plan.fixture));
     let d = Deployment::create(flake_dir, env, stand_ins, plan).await?;
     for (name, unit) in &plan.system.units {
-        let on_disk = std::fs::read_to_string(d.container.path(&format!("/etc/systemd/system/{name}")))?;
-        anyhow::ensure!(on_disk == unit.text, "{name}: the installed file differs from the rendered text");
+        let on_disk =
+            std::fs::read_to_string(d.container.path(&format!("/etc/systemd/system/{name}")))?;
+        anyhow::ensure!(
+            on_disk == unit.text,
+            "{name}: the installed file differs from the rendered text"
+        );
         let loaded = super::install::loaded_unit_file(&d.container, name).await?;
         let differences = super::install::directive_differences(&unit.text, &loaded);
-        anyhow::ensure!(differences.is_empty(), "{name}: systemd loaded something else:\n{}", differences.join("\n"));
-        let verify = d.container.exec(&["systemd-analyze", "verify", name], Duration::from_secs(60)).await?;
-        anyhow::ensure!(verify.success, "systemd-analyze verify {name}:\n{}", verify.output);
+        anyhow::ensure!(
+            differences.is_empty(),
+            "{name}: systemd loaded something else:\n{}",
+            differences.join("\n")
+        );
+        let verify = d
+            .container
+            .exec(
+                &["systemd-analyze", "verify", name],
+                Duration::from_secs(60),
+            )
+            .await?;
+        anyhow::ensure!(
+            verify.success,
+            "systemd-analyze verify {name}:\n{}",
+            verify.output
+        );
         report.check(format!(
             "{name}: installed byte for byte, loaded without drop-ins ({} directives equal), verified",
             unit.text.lines().filter(|l| l.contains('=')).count()
@@ -257,8 +331,14 @@ pub async fn units_as_rendered(
 }
 
 /// Probes once, expecting health, and returns the report.
-async fn healthy_now(d: &Deployment, credentials: &Credentials, what: &str) -> anyhow::Result<ProbeReport> {
-    wait_healthy(d, credentials).await.with_context(|| format!("after {what}"))
+async fn healthy_now(
+    d: &Deployment,
+    credentials: &Credentials,
+    what: &str,
+) -> anyhow::Result<ProbeReport> {
+    wait_healthy(d, credentials)
+        .await
+        .with_context(|| format!("after {what}"))
 }
 
 /// A part made through the API: the data a restart must keep.
@@ -281,7 +361,10 @@ async fn part_exists(d: &Deployment, credentials: &Credentials, pk: u64) -> anyh
     let (client, _) = probe::auth::authenticate(&client, credentials, "systemd-tier")
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    Ok(client.get::<probe::api::Part>(&format!("/api/part/{pk}/")).await.is_ok())
+    Ok(client
+        .get::<probe::api::Part>(&format!("/api/part/{pk}/"))
+        .await
+        .is_ok())
 }
 
 /// `systemctl restart inventree.target` keeps the data; figures: warm start and warm restart.
@@ -295,19 +378,36 @@ pub async fn restart(
     let mut report = ScenarioReport::new("restart");
     let d = deploy_from_template(flake_dir, env, stand_ins, plan, template).await?;
     let started = Instant::now();
-    d.systemctl("start", &["inventree.target"], START_TIMEOUT).await?;
+    d.systemctl("start", &["inventree.target"], START_TIMEOUT)
+        .await?;
     let credentials = probe_credentials(&d).await?;
     healthy_now(&d, &credentials, "the first start").await?;
-    report.figure("start from a migrated database to healthy (probe user made in between)", started.elapsed());
+    report.figure(
+        "start from a migrated database to healthy (probe user made in between)",
+        started.elapsed(),
+    );
     let pk = make_part(&d, &credentials, "systemd-tier restart part").await?;
-    let server_pid = d.container.property("inventree-server.service", "MainPID").await?;
+    let server_pid = d
+        .container
+        .property("inventree-server.service", "MainPID")
+        .await?;
     let restarted = Instant::now();
-    d.systemctl("restart", &["inventree.target"], START_TIMEOUT).await?;
+    d.systemctl("restart", &["inventree.target"], START_TIMEOUT)
+        .await?;
     healthy_now(&d, &credentials, "the restart").await?;
     report.figure("warm restart to healthy", restarted.elapsed());
-    let new_pid = d.container.property("inventree-server.service", "MainPID").await?;
-    anyhow::ensure!(new_pid != server_pid, "the server was not restarted (MainPID {server_pid} both times)");
-    anyhow::ensure!(part_exists(&d, &credentials, pk).await?, "part {pk} is gone after the restart");
+    let new_pid = d
+        .container
+        .property("inventree-server.service", "MainPID")
+        .await?;
+    anyhow::ensure!(
+        new_pid != server_pid,
+        "the server was not restarted (MainPID {server_pid} both times)"
+    );
+    anyhow::ensure!(
+        part_exists(&d, &credentials, pk).await?,
+        "part {pk} is gone after the restart"
+    );
     report.check(format!("restart of inventree.target restarted the server (MainPID {server_pid} → {new_pid}); part {pk} kept"));
     d.shutdown().await?;
     Ok(report)
@@ -324,7 +424,8 @@ pub async fn worker_killed(
 ) -> anyhow::Result<ScenarioReport> {
     let mut report = ScenarioReport::new("worker killed");
     let d = deploy_from_template(flake_dir, env, stand_ins, plan, template).await?;
-    d.systemctl("start", &["inventree.target"], START_TIMEOUT).await?;
+    d.systemctl("start", &["inventree.target"], START_TIMEOUT)
+        .await?;
     let credentials = probe_credentials(&d).await?;
     healthy_now(&d, &credentials, "the start").await?;
     let unit = "inventree-cluster.service";
@@ -332,11 +433,20 @@ pub async fn worker_killed(
     let restarts_before = d.container.property(unit, "NRestarts").await?;
     let killed = Instant::now();
     // SIGKILL to the main process only, as `kill -9 <MainPID>` would (the rootfs has no procps).
-    let kill = ["systemctl", "kill", "--signal=SIGKILL", "--kill-who=main", unit];
+    let kill = [
+        "systemctl",
+        "kill",
+        "--signal=SIGKILL",
+        "--kill-who=main",
+        unit,
+    ];
     d.container.exec_ok(&kill, Duration::from_secs(10)).await?;
     // The probe enqueues its task at once, while systemd waits RestartSec before restarting.
     let state = d.container.property(unit, "ActiveState").await?;
-    anyhow::ensure!(state != "active", "{unit} is still active right after kill -9 of {pid}");
+    anyhow::ensure!(
+        state != "active",
+        "{unit} is still active right after kill -9 of {pid}"
+    );
     let mut options = ProbeOptions::new(url(&d.plan)?);
     options.credentials = Some(credentials.clone());
     options.task_timeout = Duration::from_secs(120);
@@ -347,10 +457,16 @@ pub async fn worker_killed(
         probe.render_human(),
         d.journals().await
     );
-    report.figure("kill -9 to the pending task completed by the restarted worker", killed.elapsed());
+    report.figure(
+        "kill -9 to the pending task completed by the restarted worker",
+        killed.elapsed(),
+    );
     let new_pid = d.container.property(unit, "MainPID").await?;
     let restarts = d.container.property(unit, "NRestarts").await?;
-    anyhow::ensure!(new_pid != pid && restarts != restarts_before, "{unit} was not restarted by systemd (MainPID {new_pid}, NRestarts {restarts})");
+    anyhow::ensure!(
+        new_pid != pid && restarts != restarts_before,
+        "{unit} was not restarted by systemd (MainPID {new_pid}, NRestarts {restarts})"
+    );
     report.check(format!(
         "{unit} killed (MainPID {pid}, state right after: {state}); systemd restarted it (MainPID {new_pid}, NRestarts {restarts_before} → {restarts}); the task enqueued meanwhile completed"
     ));
@@ -370,7 +486,8 @@ pub async fn security_live(
     use crate::eval::security::{parse_exposures, score_units, MAX_EXPOSURE};
     let mut report = ScenarioReport::new("security of running units");
     let d = deploy_from_template(flake_dir, env, stand_ins, plan, template).await?;
-    d.systemctl("start", &["inventree.target"], START_TIMEOUT).await?;
+    d.systemctl("start", &["inventree.target"], START_TIMEOUT)
+        .await?;
     let services: Vec<(String, String)> = plan
         .system
         .units
@@ -382,11 +499,24 @@ pub async fn security_live(
     for (name, _) in &services {
         let out = d
             .container
-            .exec_ok(&["systemd-analyze", "security", "--no-pager", name], Duration::from_secs(60))
+            .exec_ok(
+                &["systemd-analyze", "security", "--no-pager", name],
+                Duration::from_secs(60),
+            )
             .await?;
-        let live = parse_exposures(&out).into_iter().next().with_context(|| format!("no score for {name}:\n{out}"))?;
-        let off = offline.iter().find(|e| &e.unit == name).with_context(|| format!("no offline score for {name}"))?;
-        anyhow::ensure!(live.score <= MAX_EXPOSURE, "{name}: live exposure {} > {MAX_EXPOSURE}", live.score);
+        let live = parse_exposures(&out)
+            .into_iter()
+            .next()
+            .with_context(|| format!("no score for {name}:\n{out}"))?;
+        let off = offline
+            .iter()
+            .find(|e| &e.unit == name)
+            .with_context(|| format!("no offline score for {name}"))?;
+        anyhow::ensure!(
+            live.score <= MAX_EXPOSURE,
+            "{name}: live exposure {} > {MAX_EXPOSURE}",
+            live.score
+        );
         anyhow::ensure!(
             (live.score - off.score).abs() < 0.05,
             "{name}: live exposure {} differs from the offline score {}",
@@ -394,7 +524,10 @@ pub async fn security_live(
             off.score
         );
         let state = d.container.property(name, "ActiveState").await?;
-        report.check(format!("{name} ({state}): exposure {} {} live, {} offline", live.score, live.verdict, off.score));
+        report.check(format!(
+            "{name} ({state}): exposure {} {} live, {} offline",
+            live.score, live.verdict, off.score
+        ));
     }
     d.shutdown().await?;
     Ok(report)
@@ -411,20 +544,45 @@ pub async fn no_secret_leaks(
 ) -> anyhow::Result<ScenarioReport> {
     let mut report = ScenarioReport::new(&format!("no secret leaks ({})", plan.fixture));
     let d = deploy_from_template(flake_dir, env, stand_ins, plan, template).await?;
-    d.systemctl("start", &["inventree.target"], START_TIMEOUT).await?;
-    anyhow::ensure!(!d.credentials.is_empty(), "{} loads no credential: nothing to check", plan.fixture);
+    d.systemctl("start", &["inventree.target"], START_TIMEOUT)
+        .await?;
+    anyhow::ensure!(
+        !d.credentials.is_empty(),
+        "{} loads no credential: nothing to check",
+        plan.fixture
+    );
     let mut places = Vec::new();
     for name in d.inventree_units() {
-        places.push((format!("unit file {name}"), std::fs::read_to_string(d.container.path(&format!("/etc/systemd/system/{name}")))?));
-        places.push((format!("environment of {name}"), d.container.property(&name, "Environment").await?));
+        places.push((
+            format!("unit file {name}"),
+            std::fs::read_to_string(d.container.path(&format!("/etc/systemd/system/{name}")))?,
+        ));
+        places.push((
+            format!("environment of {name}"),
+            d.container.property(&name, "Environment").await?,
+        ));
     }
     if let Some(config) = plan.internal.environment.get("INVENTREE_CONFIG_FILE") {
-        places.push(("config.yaml".into(), std::fs::read_to_string(d.container.path(config))?));
+        places.push((
+            "config.yaml".into(),
+            std::fs::read_to_string(d.container.path(config))?,
+        ));
     }
-    places.push(("journal".into(), d.container.exec_ok(&["journalctl", "--no-pager", "-o", "cat"], Duration::from_secs(60)).await?));
+    places.push((
+        "journal".into(),
+        d.container
+            .exec_ok(
+                &["journalctl", "--no-pager", "-o", "cat"],
+                Duration::from_secs(60),
+            )
+            .await?,
+    ));
     for (credential, content) in &d.credentials {
         for (place, text) in &places {
-            anyhow::ensure!(!text.contains(content.as_str()), "the content of credential {credential} appears in the {place}");
+            anyhow::ensure!(
+                !text.contains(content.as_str()),
+                "the content of credential {credential} appears in the {place}"
+            );
         }
     }
     report.check(format!(

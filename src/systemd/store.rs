@@ -28,8 +28,21 @@ pub const STORE: &str = "/nix/store/";
 
 /// Packages whose programs the container's Debian has under `/usr`.
 const TOOL_PACKAGES: &[&str] = &[
-    "bash", "coreutils", "findutils", "gnugrep", "gnused", "gnutar", "gzip", "systemd",
-    "util-linux", "tzdata", "glibc-locales", "postgresql", "mariadb", "procps", "iproute2",
+    "bash",
+    "coreutils",
+    "findutils",
+    "gnugrep",
+    "gnused",
+    "gnutar",
+    "gzip",
+    "systemd",
+    "util-linux",
+    "tzdata",
+    "glibc-locales",
+    "postgresql",
+    "mariadb",
+    "procps",
+    "iproute2",
 ];
 
 /// Every store path (`/nix/store/<hash>-<name>`, without what follows it) in `text`.
@@ -67,7 +80,11 @@ pub enum StandIn {
     /// A file with this text (mode 0755 when executable).
     File { text: String, executable: bool },
     /// A directory holding one file at `destination`.
-    FileIn { destination: String, text: String, executable: bool },
+    FileIn {
+        destination: String,
+        text: String,
+        executable: bool,
+    },
     /// `bin`, `sbin`, `share`, `lib/locale` → the container's `/usr`.
     Tool,
 }
@@ -90,7 +107,7 @@ pub fn plan_store(plan: &HostPlan, sources: &Sources) -> anyhow::Result<BTreeMap
     for script in plan.system.scripts.values() {
         corpus.push_str(&script.text);
     }
-    for (path, _) in &plan.system.scripts {
+    for path in plan.system.scripts.keys() {
         corpus.push_str(&format!(" {path} "));
     }
     let paths = store_paths(&corpus);
@@ -103,17 +120,25 @@ pub fn plan_store(plan: &HostPlan, sources: &Sources) -> anyhow::Result<BTreeMap
     };
     let python_path = find("inventree-python-")?;
     let src_path = find("inventree-src-")?;
-    let version = name_of(&src_path).trim_start_matches("inventree-src-").to_string();
+    let version = name_of(&src_path)
+        .trim_start_matches("inventree-src-")
+        .to_string();
     let runtime_path = format!("{STORE}{}-inventree-runtime-{version}", "0".repeat(32));
     let template = wrapper_template(sources.wrapper_nix)?;
 
     let mut store = BTreeMap::new();
-    store.insert(runtime_path.clone(), StandIn::Bind(sources.runtime.to_path_buf()));
+    store.insert(
+        runtime_path.clone(),
+        StandIn::Bind(sources.runtime.to_path_buf()),
+    );
     for path in paths {
         let name = name_of(&path);
         let stand_in = if let Some(script) = plan.system.scripts.get(&path) {
             if script.destination.is_empty() {
-                StandIn::File { text: script.text.clone(), executable: script.executable }
+                StandIn::File {
+                    text: script.text.clone(),
+                    executable: script.executable,
+                }
             } else {
                 StandIn::FileIn {
                     destination: script.destination.clone(),
@@ -126,9 +151,15 @@ pub fn plan_store(plan: &HostPlan, sources: &Sources) -> anyhow::Result<BTreeMap
         } else if path == src_path {
             StandIn::Bind(sources.src.to_path_buf())
         } else if name == "inventree-config.yaml" {
-            StandIn::File { text: serde_json::to_string(&plan.internal.settings)?, executable: false }
+            StandIn::File {
+                text: serde_json::to_string(&plan.internal.settings)?,
+                executable: false,
+            }
         } else if name == "inventree-users.json" {
-            StandIn::File { text: serde_json::to_string(&plan.internal.users)?, executable: false }
+            StandIn::File {
+                text: serde_json::to_string(&plan.internal.users)?,
+                executable: false,
+            }
         } else if let Some(sub) = wrapper_subcommand(name, &version) {
             let text = template
                 .replace("${runtimeShell}", "/bin/bash")
@@ -137,7 +168,11 @@ pub fn plan_store(plan: &HostPlan, sources: &Sources) -> anyhow::Result<BTreeMap
                 .replace("${python}", &python_path)
                 .replace("${subcommand}", sub)
                 .replace("''$", "$");
-            StandIn::FileIn { destination: format!("/bin/inventree-{sub}"), text, executable: true }
+            StandIn::FileIn {
+                destination: format!("/bin/inventree-{sub}"),
+                text,
+                executable: true,
+            }
         } else if is_tool(name) {
             StandIn::Tool
         } else {
@@ -153,14 +188,17 @@ pub fn plan_store(plan: &HostPlan, sources: &Sources) -> anyhow::Result<BTreeMap
 
 /// `inventree-server-1.3.5` → `server` (a runtime wrapper of `pkgs/wrapper.nix`).
 fn wrapper_subcommand<'a>(name: &'a str, version: &str) -> Option<&'a str> {
-    let sub = name.strip_prefix("inventree-")?.strip_suffix(&format!("-{version}"))?;
+    let sub = name
+        .strip_prefix("inventree-")?
+        .strip_suffix(&format!("-{version}"))?;
     (!sub.is_empty() && sub != "src" && sub != "python" && sub != "runtime").then_some(sub)
 }
 
 fn is_tool(name: &str) -> bool {
     TOOL_PACKAGES.iter().any(|tool| {
-        name.strip_prefix(tool)
-            .is_some_and(|rest| rest.starts_with('-') && rest[1..].starts_with(|c: char| c.is_ascii_digit()))
+        name.strip_prefix(tool).is_some_and(|rest| {
+            rest.starts_with('-') && rest[1..].starts_with(|c: char| c.is_ascii_digit())
+        })
     })
 }
 
@@ -183,27 +221,38 @@ pub fn wrapper_template(wrapper_nix: &str) -> anyhow::Result<String> {
 
 /// Writes the store under `dir` (bound at `/nix/store`); returns the binds to add
 /// (host directory → store path).
-pub fn write_store(dir: &Path, store: &BTreeMap<String, StandIn>) -> anyhow::Result<Vec<(PathBuf, String)>> {
+pub fn write_store(
+    dir: &Path,
+    store: &BTreeMap<String, StandIn>,
+) -> anyhow::Result<Vec<(PathBuf, String)>> {
     use std::os::unix::fs::{symlink, PermissionsExt};
     let mut binds = Vec::new();
     for (path, stand_in) in store {
         let target = dir.join(path.trim_start_matches(STORE));
-        let mode = |executable: bool| std::fs::Permissions::from_mode(if executable { 0o755 } else { 0o444 });
+        let mode = |executable: bool| {
+            std::fs::Permissions::from_mode(if executable { 0o755 } else { 0o444 })
+        };
         match stand_in {
             StandIn::Bind(host) => {
                 std::fs::create_dir_all(&target)?;
                 binds.push((host.clone(), path.clone()));
             }
             StandIn::File { text, executable } => {
-                std::fs::write(&target, text).with_context(|| format!("writing {}", target.display()))?;
+                std::fs::write(&target, text)
+                    .with_context(|| format!("writing {}", target.display()))?;
                 std::fs::set_permissions(&target, mode(*executable))?;
             }
-            StandIn::FileIn { destination, text, executable } => {
+            StandIn::FileIn {
+                destination,
+                text,
+                executable,
+            } => {
                 let file = target.join(destination.trim_start_matches('/'));
                 if let Some(parent) = file.parent() {
                     std::fs::create_dir_all(parent)?;
                 }
-                std::fs::write(&file, text).with_context(|| format!("writing {}", file.display()))?;
+                std::fs::write(&file, text)
+                    .with_context(|| format!("writing {}", file.display()))?;
                 std::fs::set_permissions(&file, mode(*executable))?;
             }
             StandIn::Tool => {
@@ -214,7 +263,8 @@ pub fn write_store(dir: &Path, store: &BTreeMap<String, StandIn>) -> anyhow::Res
                     ("share", "/usr/share"),
                     ("lib/locale", "/usr/lib/locale"),
                 ] {
-                    symlink(to, target.join(link)).with_context(|| format!("linking {path}/{link}"))?;
+                    symlink(to, target.join(link))
+                        .with_context(|| format!("linking {path}/{link}"))?;
                 }
             }
         }
@@ -247,8 +297,14 @@ mod tests {
 
     #[test]
     fn wrappers_tools_and_others_are_told_apart_by_name() {
-        assert_eq!(wrapper_subcommand("inventree-server-1.3.5", "1.3.5"), Some("server"));
-        assert_eq!(wrapper_subcommand("inventree-refresh-users-1.3.5", "1.3.5"), Some("refresh-users"));
+        assert_eq!(
+            wrapper_subcommand("inventree-server-1.3.5", "1.3.5"),
+            Some("server")
+        );
+        assert_eq!(
+            wrapper_subcommand("inventree-refresh-users-1.3.5", "1.3.5"),
+            Some("refresh-users")
+        );
         assert_eq!(wrapper_subcommand("inventree-src-1.3.5", "1.3.5"), None);
         assert_eq!(wrapper_subcommand("inventree-backup-prune", "1.3.5"), None);
         assert!(is_tool("coreutils-9.11"));
@@ -260,9 +316,15 @@ mod tests {
 
     #[test]
     fn the_wrapper_template_is_wrapper_nix_own_script() {
-        let nix = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("pkgs/wrapper.nix")).unwrap();
+        let nix =
+            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("pkgs/wrapper.nix"))
+                .unwrap();
         let template = wrapper_template(&nix).unwrap();
         assert!(template.starts_with("#!${runtimeShell}\n"), "{template}");
-        assert!(template.contains("exec ${python}/bin/python -m inventree_runtime ${subcommand} \"$@\""), "{template}");
+        assert!(
+            template
+                .contains("exec ${python}/bin/python -m inventree_runtime ${subcommand} \"$@\""),
+            "{template}"
+        );
     }
 }

@@ -37,6 +37,6 @@ pub async fn instantiate_checks(
     serde_json::from_str(&output.stdout).map_err(|e| NixError::CommandFailed {
         command: format!("nix eval {attr} --apply …"),
         status: format!("unexpected output: {e}"),
-        stderr_tail: crate::nix::errors::tail(&output.stdout, 3),
+        stderr_tail: crate::util::tail(&output.stdout, 3),
     })
 }

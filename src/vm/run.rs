@@ -2,7 +2,7 @@
 //! `target/vm-runs/<timestamp>/<scenario>/`, and a report per scenario.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _, Result};
 
@@ -13,6 +13,7 @@ use super::report::{ScenarioResult, ScenarioStatus, VmRunReport};
 use super::scenarios::{current_system, scenario_names, select};
 use crate::context::Context;
 use crate::nix::NixError;
+use crate::util::{unix_now, utc_timestamp};
 
 /// A VM test boots one or two VMs, migrates, and runs its script: half an hour is generous.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1800);
@@ -29,14 +30,7 @@ pub struct VmOptions {
 
 /// `20261126T160102Z`: sortable, and safe in a path.
 pub fn run_dir_name(unix_seconds: u64) -> String {
-    crate::bump::report::utc_timestamp(unix_seconds).replace(['-', ':'], "")
-}
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+    utc_timestamp(unix_seconds).replace(['-', ':'], "")
 }
 
 pub fn scenarios_of(ctx: &Context) -> Result<Vec<String>> {
@@ -59,7 +53,7 @@ fn system() -> Result<&'static str> {
 pub async fn run(ctx: &Context, opts: &VmOptions) -> Result<VmRunReport> {
     let system = system()?;
     let selected = select(&scenarios_of(ctx)?, &opts.names)?;
-    let started = now();
+    let started = unix_now();
     let run_dir = opts
         .runs_root
         .clone()
@@ -69,7 +63,7 @@ pub async fn run(ctx: &Context, opts: &VmOptions) -> Result<VmRunReport> {
         .with_context(|| format!("creating the run directory {}", run_dir.display()))?;
 
     let mut report = VmRunReport {
-        started_at: crate::bump::report::utc_timestamp(started),
+        started_at: utc_timestamp(started),
         system: system.to_owned(),
         run_dir: run_dir.clone(),
         scenarios: Vec::new(),
@@ -197,7 +191,7 @@ pub async fn interactive(ctx: &Context, name: &str, timeout: Duration) -> Result
     let dir = ctx
         .flake_dir
         .join("target/vm-runs")
-        .join(format!("{}-interactive", run_dir_name(now())))
+        .join(format!("{}-interactive", run_dir_name(unix_now())))
         .join(&name);
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let link = dir.join("driver");
@@ -214,6 +208,9 @@ pub async fn interactive(ctx: &Context, name: &str, timeout: Duration) -> Result
     .with_context(|| format!("building the interactive driver of {name}"))?;
     let driver = link.join("bin/nixos-test-driver");
     eprintln!("starting {} (state in {})", driver.display(), dir.display());
+    // The one program not run through `crate::process`: an interactive session on the user's
+    // terminal, so it stays in the terminal's foreground process group (a group of its own
+    // would be stopped by SIGTTIN at its first read) and has no timeout; Ctrl-C reaches it.
     let status = tokio::process::Command::new(&driver)
         .current_dir(&dir)
         .status()

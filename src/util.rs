@@ -1,0 +1,136 @@
+//! Small text, time and network helpers every part of the harness uses: one definition each, so
+//! a report's "last lines" or a timestamp look the same wherever they are made.
+
+use std::{
+    net::TcpListener,
+    path::Path,
+    time::{SystemTime, UNIX_EPOCH},
+};
+
+use anyhow::Context as _;
+
+/// The last `lines` lines of `text` (trailing blank lines ignored), for error messages and
+/// reports.
+pub fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.trim_end().lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// The last `lines` lines of the file at `path`, or why it could not be read.
+pub fn tail_of_file(path: &Path, lines: usize) -> String {
+    match std::fs::read(path) {
+        Ok(bytes) => tail(&String::from_utf8_lossy(&bytes), lines),
+        Err(e) => format!("({} unreadable: {e})", path.display()),
+    }
+}
+
+/// `text` cut to at most `max` characters, the cut marked with `…`.
+pub fn truncate(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_string(),
+    }
+}
+
+/// A loopback TCP port free right now.
+pub fn free_port() -> anyhow::Result<u16> {
+    let listener = TcpListener::bind("127.0.0.1:0").context("finding a free loopback port")?;
+    Ok(listener
+        .local_addr()
+        .context("reading the free port's address")?
+        .port())
+}
+
+/// Copies the file `from` to `to` on a blocking-pool thread (a database template is large
+/// enough to stall an async worker); errors name both paths.
+pub async fn copy_file(from: &Path, to: &Path) -> anyhow::Result<u64> {
+    let (source, target) = (from.to_path_buf(), to.to_path_buf());
+    tokio::task::spawn_blocking(move || std::fs::copy(&source, &target))
+        .await
+        .context("the copying thread failed")?
+        .with_context(|| format!("copying {} to {}", from.display(), to.display()))
+}
+
+/// Seconds since the Unix epoch (0 if the clock is before it).
+pub fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` (RFC 3339, UTC) for seconds since the Unix epoch.
+pub fn utc_timestamp(unix_seconds: u64) -> String {
+    let formatted = i64::try_from(unix_seconds)
+        .ok()
+        .and_then(|secs| time::OffsetDateTime::from_unix_timestamp(secs).ok())
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        });
+    // Only a date past year 9999 has no RFC 3339 form.
+    formatted.unwrap_or_else(|| format!("@{unix_seconds}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    #[rstest]
+    #[case("a\nb\nc\n", 2, "b\nc")]
+    #[case("a\nb\n\n\n", 1, "b")]
+    #[case("a", 5, "a")]
+    #[case("", 3, "")]
+    fn tail_keeps_the_last_lines(#[case] text: &str, #[case] lines: usize, #[case] kept: &str) {
+        assert_eq!(tail(text, lines), kept);
+    }
+
+    #[test]
+    fn tail_of_a_missing_file_says_it_is_unreadable() {
+        let said = tail_of_file(Path::new("/nonexistent/log"), 3);
+        assert!(said.starts_with("(/nonexistent/log unreadable:"), "{said}");
+    }
+
+    #[rstest]
+    #[case("abc", 5, "abc")]
+    #[case("abc", 3, "abc")]
+    #[case("abcdef", 3, "abc…")]
+    #[case("äöüß", 2, "äö…")]
+    fn truncate_marks_cut_text(#[case] text: &str, #[case] max: usize, #[case] cut: &str) {
+        assert_eq!(truncate(text, max), cut);
+    }
+
+    #[tokio::test]
+    async fn copy_file_copies_and_names_both_paths_when_it_cannot() {
+        let dir = tempfile::tempdir().unwrap();
+        let (from, to) = (dir.path().join("a"), dir.path().join("b"));
+        std::fs::write(&from, "data").unwrap();
+        assert_eq!(copy_file(&from, &to).await.unwrap(), 4);
+        assert_eq!(std::fs::read_to_string(&to).unwrap(), "data");
+        let missing = dir.path().join("missing");
+        let err = format!("{:#}", copy_file(&missing, &to).await.unwrap_err());
+        assert!(
+            err.starts_with(&format!(
+                "copying {} to {}",
+                missing.display(),
+                to.display()
+            )),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_free_port_can_be_bound() {
+        let port = free_port().unwrap();
+        TcpListener::bind(("127.0.0.1", port)).unwrap();
+    }
+
+    #[rstest]
+    #[case(0, "1970-01-01T00:00:00Z")]
+    #[case(951_782_400, "2000-02-29T00:00:00Z")]
+    #[case(1_795_651_200 + 3_723, "2026-11-26T01:02:03Z")]
+    fn utc_timestamps_are_rfc3339(#[case] secs: u64, #[case] formatted: &str) {
+        assert_eq!(utc_timestamp(secs), formatted);
+    }
+}
