@@ -38,3 +38,9 @@ def setup_django() -> None:
     start_django([program, STARTUP_ARGV_COMMAND])
     # From here on InvenTree's hooks see a program that writes (profiles are created).
     sys.argv = [program]
+
+
+def exit_with_error(message: str, status: int = 1) -> None:
+    """End one of our Django programs with a message setup's journal shows (stderr) and `status`."""
+    print(f"inventree-runtime: error: {message}", file=sys.stderr, flush=True)
+    sys.exit(status)

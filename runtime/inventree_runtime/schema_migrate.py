@@ -27,7 +27,7 @@ import sys
 import time
 from collections.abc import Iterable, Mapping
 
-from .django_program import start_django
+from .django_program import exit_with_error, start_django
 from .errors import RuntimeFailure
 from .settings_defaults import store_defaults
 
@@ -82,14 +82,12 @@ def run_step(step: tuple[str, ...]) -> None:
 
 
 def refuse_newer_database(unknown: list[str]) -> None:
-    print(
-        "inventree-runtime: error: the database has migrations applied that this InvenTree tree "
-        f"does not have ({len(unknown)}): {', '.join(unknown)}. It was migrated by a newer InvenTree; "
-        "refusing to run an older one on it. Nothing was changed.",
-        file=sys.stderr,
-        flush=True,
+    exit_with_error(
+        f"the database has migrations applied that this InvenTree tree does not have ({len(unknown)}): "
+        f"{', '.join(unknown)}. It was migrated by a newer InvenTree; refusing to run an older one on it. "
+        "Nothing was changed.",
+        NEWER_DATABASE_STATUS,
     )
-    sys.exit(NEWER_DATABASE_STATUS)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -115,8 +113,7 @@ def main(argv: list[str] | None = None) -> None:
             sys.argv = [program]
             apply_declared()
     except RuntimeFailure as failure:
-        print(f"inventree-runtime: error: {failure}", file=sys.stderr)
-        sys.exit(1)
+        exit_with_error(str(failure))
 
 
 if __name__ == "__main__":

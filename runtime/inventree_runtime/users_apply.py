@@ -18,12 +18,11 @@ password crosses a process boundary.
 from __future__ import annotations
 
 import os
-import sys
 import time
 from pathlib import Path
 
 from . import users
-from .django_program import setup_django
+from .django_program import exit_with_error, setup_django
 from .errors import RuntimeFailure
 
 
@@ -88,8 +87,7 @@ def main() -> None:
     try:
         apply_declared()
     except RuntimeFailure as failure:
-        print(f"inventree-runtime: error: {failure}", file=sys.stderr)
-        sys.exit(1)
+        exit_with_error(str(failure))
 
 
 if __name__ == "__main__":
