@@ -1,9 +1,9 @@
-"""Running Django's manage.py as a subprocess.
+"""Running Django's manage.py, and our Django programs, as subprocesses.
 
-Setup talks to Django only through manage.py: each command starts with
-the argv InvenTree expects (its ready() hooks look at sys.argv to know
-whether it is migrating, collecting static files, ...), and this package
-stays importable without Django.
+Setup talks to Django only through subprocesses: each starts with the argv
+InvenTree expects (its ready() hooks look at sys.argv to know whether it is
+migrating, collecting static files, ...), and this package stays importable
+without Django.
 """
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Mapping, Sequence
 
 from .environment import Source, child_env
 from .errors import RuntimeFailure
+from .schema_migrate import APPLY_USERS_FLAG, NEWER_DATABASE_STATUS
 
 # A migration of a large database can take long; anything beyond this is a hang.
 DEFAULT_TIMEOUT = 6 * 3600
@@ -92,39 +92,18 @@ def _run(
     return result
 
 
-def migrations_pending(source: Source, env: Mapping[str, str] | None = None) -> bool:
-    """True when the database has unapplied migrations (`migrate --check` exits 1).
+MIGRATE_PROGRAM = "inventree_runtime.schema_migrate"
 
-    Django's check is read-only; it still fails loudly (status other than
-    0/1, or a traceback) when the database is unreachable.
+
+def migrate(source: Source, env: Mapping[str, str] | None = None, apply_users: bool = False) -> None:
+    """InvenTree's migration sequence and the settings defaults (and the users) in one Django process.
+
+    See schema_migrate; its output (one timed line per step) goes to the journal.
     """
-    result = run_manage(source, ["migrate", "--check", "--noinput", "-v", "0"], env, capture=True, check=False)
-    if result.returncode == 0:
-        return False
-    output = (result.stdout or "") + (result.stderr or "")
-    if result.returncode == 1 and "Traceback" not in output:
-        return True
-    raise RuntimeFailure(
-        f"`manage.py migrate --check` failed with status {result.returncode}:\n{output[-OUTPUT_TAIL:]}"
-    )
-
-
-# InvenTree's own migration sequence (tasks.py `migrate` and its post tasks),
-# without `makemigrations` (the source is read-only; a release ships its
-# migrations) and without `runmigrations`: as a command it is a no-op, because
-# check_for_migrations() returns at once when "runmigrations" is in sys.argv
-# (measured: 9 s of Django start-up, no migration applied). `migrate
-# --run-syncdb` applies everything and fails loudly when it cannot.
-MIGRATION_STEPS = (
-    ("migrate", "--run-syncdb", "--noinput"),
-    ("remove_stale_contenttypes", "--include-stale-apps", "--no-input"),
-    ("rebuild_models",),
-    ("rebuild_thumbnails",),
-)
-
-
-def migrate(source: Source, env: Mapping[str, str] | None = None, report=lambda line: None) -> None:
-    for step in MIGRATION_STEPS:
-        began = time.monotonic()
-        run_manage(source, [*step, "-v", "1"], env)
-        report(f"migrations: {step[0]} took {time.monotonic() - began:.1f} s")
+    args = [APPLY_USERS_FLAG] if apply_users else []
+    result = run_module(source, MIGRATE_PROGRAM, env, args, ok_statuses=(0, NEWER_DATABASE_STATUS))
+    if result.returncode == NEWER_DATABASE_STATUS:
+        raise RuntimeFailure(
+            "the database was migrated by a newer InvenTree than this source tree (its migrations are "
+            "named above); refusing to run an older InvenTree on it. Nothing was changed."
+        )

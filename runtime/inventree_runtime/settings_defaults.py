@@ -1,4 +1,4 @@
-"""Store InvenTree's global settings defaults: `python -m inventree_runtime.settings_defaults`.
+"""Store InvenTree's global settings defaults (run by the migrate program, schema_migrate).
 
 Why setup does this: InvenTree creates a global setting row the first time
 the setting is read, through the setting's `save()`, which runs the
@@ -12,16 +12,13 @@ instance, and reproduced by deleting the row again.
 
 InvenTree's own `InvenTreeSetting.build_default_values()` (what the global
 settings page calls) stores every missing setting with its default through
-`bulk_create`, which runs no hooks. Setup calls it after each migration, as
-that is when settings can be missing: a new database, or a release that
-added settings.
+`bulk_create`, which runs no hooks. The migrate program calls it right after
+each migration, in the same Django process, as that is when settings can be
+missing: a new database, or a release that added settings.
 """
 
 from __future__ import annotations
 
-import sys
-
-from .django_program import setup_django
 from .errors import RuntimeFailure
 
 
@@ -50,18 +47,3 @@ def store_defaults(setting_model) -> str:
             + ", ".join(sorted(still_missing))
         )
     return f"settings: stored {len(missing)} global defaults"
-
-
-def main() -> None:
-    setup_django()
-    from common.models import InvenTreeSetting
-
-    try:
-        print(store_defaults(InvenTreeSetting), flush=True)
-    except RuntimeFailure as failure:
-        print(f"inventree-runtime: error: {failure}", file=sys.stderr)
-        sys.exit(1)
-
-
-if __name__ == "__main__":
-    main()

@@ -1,18 +1,20 @@
 """The setup step, run before the server and the worker start.
 
 Order (docs/ARCHITECTURE.md): check every secret and password file is
-readable, before writing anything; install config.yaml; ensure the secret
-key; ensure the configured directories; migrate when needed, then store
-InvenTree's global settings defaults; deploy static files; apply the
-declared users. Each step reports one line, and each is a
-no-op when already done, so a second run changes nothing.
+readable, and refuse a source tree older than the InvenTree that set the
+database up, before writing anything; install config.yaml; ensure the
+secret key; ensure the configured directories; migrate when the recorded
+state says so (state.py), storing InvenTree's global settings defaults and
+applying the users in the same Django process; deploy static files; apply
+the declared users when they changed. Each step reports one line, and each
+is a no-op when already done: with nothing changed, no Django starts.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, MutableMapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import django_manage, static, users
@@ -21,11 +23,19 @@ from .credentials import read_secret_file
 from .environment import SetupPaths, Source, configured_dirs, parse_config
 from .errors import RuntimeFailure
 from .secret import create_key_file
-from .state import SetupState, decide_migrations, read_state, write_state
-from .users_apply import CHECK_MIGRATIONS_FLAG, PENDING_STATUS
+from .state import (
+    SetupState,
+    compare,
+    database_config_digest,
+    migrations_digest,
+    read_state,
+    sha256,
+    users_digest,
+    write_state,
+)
+from .versions import InvenTreeVersion, downgrade_refusal, read_api_version
 
 USERS_PROGRAM = "inventree_runtime.users_apply"
-SETTINGS_PROGRAM = "inventree_runtime.settings_defaults"
 
 
 @dataclass(frozen=True)
@@ -35,6 +45,9 @@ class Inputs:
     config_text: bytes
     config: dict
     declaration: users.Declaration | None
+    # The users file as read, and the passwords it names (for the state's digest).
+    users_text: bytes | None = None
+    passwords: Mapping[str, str] = field(default_factory=dict)
 
 
 def preflight(paths: SetupPaths, env: Mapping[str, str]) -> Inputs:
@@ -54,14 +67,15 @@ def preflight(paths: SetupPaths, env: Mapping[str, str]) -> Inputs:
         problems.append("the secret key INVENTREE_SECRET_KEY is empty")
     if not paths.secret_key_is_generated and not paths.secret_key_in_env:
         attempt(lambda: nonempty(read_secret_file(paths.secret_key_file, "secret key file"), paths.secret_key_file))
-    declaration = None
+    declaration = users_text = passwords = None
     if paths.users_file is not None:
-        declaration = attempt(lambda: users.load_declaration(paths.users_file))
+        users_text = attempt(lambda: read_bytes(paths.users_file, "the users file"))
+        declaration = attempt(lambda: users.load_declaration(paths.users_file)) if users_text is not None else None
         if declaration is not None:
-            attempt(lambda: users.read_passwords(declaration, paths.credentials_dir))
+            passwords = attempt(lambda: users.read_passwords(declaration, paths.credentials_dir))
     if problems:
         raise RuntimeFailure("setup stopped before changing anything:\n  " + "\n  ".join(problems))
-    return Inputs(config_text=config_text, config=config, declaration=declaration)
+    return Inputs(config_text, config, declaration, users_text, passwords or {})
 
 
 def read_bytes(path: Path, what: str) -> bytes:
@@ -104,22 +118,61 @@ def deploy_static(paths: SetupPaths, static_root: Path | None, version: str, env
     return "static: collected"
 
 
-def apply_users(paths: SetupPaths, env, check_migrations: bool = False) -> bool:
-    """Run the users step in its own Django process; it prints one line per user itself.
+def recorded_version(recorded: SetupState) -> InvenTreeVersion:
+    api = recorded.api_version
+    return InvenTreeVersion(recorded.inventree_version, int(api) if api.isdigit() else None)
 
-    With `check_migrations` it first looks for unapplied migrations and, when
-    there are some, applies nothing and returns False.
-    """
-    args = [CHECK_MIGRATIONS_FLAG] if check_migrations else []
-    result = django_manage.run_module(paths.source, USERS_PROGRAM, env, args, ok_statuses=(0, PENDING_STATUS))
-    return result.returncode != PENDING_STATUS
+
+def refuse_downgrade(recorded: SetupState | None, tree: InvenTreeVersion) -> None:
+    """Stop, before anything is written, when the tree is older than the InvenTree that set the database up."""
+    if recorded is None:
+        return
+    refusal = downgrade_refusal(recorded_version(recorded), tree)
+    if refusal:
+        raise RuntimeFailure("setup refused: " + refusal)
+
+
+def secret_key(paths: SetupPaths, env: Mapping[str, str]) -> bytes:
+    """The Django secret key (keys the users digest)."""
+    if paths.secret_key_in_env:
+        return env["INVENTREE_SECRET_KEY"].encode()
+    return read_secret_file(paths.secret_key_file, "secret key file").encode()
+
+
+def desired_state(paths: SetupPaths, inputs: Inputs, env: Mapping[str, str], tree: InvenTreeVersion) -> SetupState:
+    """The state a setup for this environment records once it is complete."""
+    users_sha256 = ""
+    if inputs.users_text is not None:
+        users_sha256 = users_digest(inputs.users_text, inputs.passwords, secret_key(paths, env))
+    return SetupState(
+        inventree_version=tree.software,
+        api_version="" if tree.api is None else str(tree.api),
+        source=str(paths.source.root.resolve()),
+        migrations_sha256=migrations_digest(paths.source.backend_dir),
+        database_config_sha256=database_config_digest(inputs.config, env),
+        config_sha256=sha256(inputs.config_text),
+        users_sha256=users_sha256,
+    )
+
+
+def wants_users(declaration: users.Declaration | None) -> bool:
+    return declaration is not None and bool(declaration.users or declaration.undeclared != "keep")
+
+
+def timed(report: Callable[[str], None], action: Callable[[], str]) -> None:
+    """Run a step and report its line with how long it took."""
+    began = time.monotonic()
+    line = action()
+    report(f"{line} ({time.monotonic() - began:.1f} s)")
 
 
 def run(env: MutableMapping[str, str], report: Callable[[str], None] = print) -> None:
     started = time.monotonic()
     paths = SetupPaths.from_env(env)
     inputs = preflight(paths, env)
-    version = paths.source.version()
+    tree = InvenTreeVersion(paths.source.version(), read_api_version(paths.source.backend_dir))
+    recorded = read_state(paths.state_file)
+    refuse_downgrade(recorded, tree)
 
     paths.data_dir.mkdir(parents=True, exist_ok=True)
     changed = install_config(paths.config_source, paths.config_file)
@@ -137,45 +190,44 @@ def run(env: MutableMapping[str, str], report: Callable[[str], None] = print) ->
     for line in ensure_directories(dirs):
         report(f"directory: created {line}")
 
-    desired = SetupState.of(version, paths.source.root.resolve(), inputs.config_text)
-    recorded = read_state(paths.state_file)
-    declaration = inputs.declaration
-    wants_users = declaration is not None and bool(declaration.users or declaration.undeclared != "keep")
+    desired = desired_state(paths, inputs, env, tree)
+    pending = compare(desired, recorded)
+    users_wanted = wants_users(inputs.declaration)
+    users_done = not pending.users_changed
+    if pending.migrate:
+        report(f"migrations: running (changed: {', '.join(pending.migrate_reasons)})")
 
-    def migrate(reason: str) -> None:
-        report(f"migrations: running ({reason})")
-        began = time.monotonic()
-        django_manage.migrate(paths.source, env, report)
-        # Before anyone logs in: see settings_defaults for the first login it saves.
-        django_manage.run_module(paths.source, SETTINGS_PROGRAM, env)
-        report(f"migrations: done in {time.monotonic() - began:.1f} s")
+        def migrate() -> str:
+            # Users in the same Django process: no second start on a first setup or an upgrade.
+            django_manage.migrate(paths.source, env, apply_users=users_wanted)
+            return "migrations: applied"
 
-    # With the state unchanged and users to apply, the users program checks for
-    # unapplied migrations itself: one Django start instead of two on a warm start.
-    # Its "migrations: skipped" line then follows the users' lines.
-    check_in_users_step = wants_users and not desired.changes_from(recorded)
-    if not check_in_users_step:
-        decision = decide_migrations(desired, recorded, lambda: django_manage.migrations_pending(paths.source, env))
-        if decision.migrate:
-            migrate(decision.reason)
-        else:
-            report(f"migrations: skipped ({decision.reason})")
-    if recorded != desired:
-        write_state(paths.state_file, desired)
-
-    report(deploy_static(paths, dirs.get("static_root"), version, env))
-
-    if wants_users:
-        if apply_users(paths, env, check_migrations=check_in_users_step):
-            if check_in_users_step:
-                report("migrations: skipped (state unchanged and no unapplied migrations)")
-        else:
-            migrate("unapplied migrations in the database")
-            apply_users(paths, env, check_migrations=False)
+        timed(report, migrate)
+        users_done = users_wanted or users_done
+        # Recorded now: a failure further on does not migrate again.
+        write_state(paths.state_file, desired if users_done else desired.with_users_of(recorded))
     else:
-        # Nothing to apply: spare the start of a Django process.
-        report("users: none declared")
+        report("migrations: skipped (version, source, migration files and database config unchanged)")
+
+    timed(report, lambda: deploy_static(paths, dirs.get("static_root"), tree.software, env))
+
+    if not users_done:
+        if users_wanted:
+            timed(report, lambda: apply_users(paths, env))
+        else:
+            # Nothing to apply: spare the start of a Django process.
+            report("users: none declared")
+    elif not pending.migrate:
+        report("users: unchanged (users file and passwords as last applied)")
+    if desired != recorded:
+        write_state(paths.state_file, desired)
     report(f"setup: complete in {time.monotonic() - started:.1f} s")
+
+
+def apply_users(paths: SetupPaths, env) -> str:
+    """Run the users step in its own Django process; it prints one line per user itself."""
+    django_manage.run_module(paths.source, USERS_PROGRAM, env)
+    return "users: applied"
 
 
 def refresh_users(env: MutableMapping[str, str]) -> None:

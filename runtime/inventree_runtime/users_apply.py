@@ -4,8 +4,7 @@ InvenTree decides how to start from sys.argv, and this program needs two of
 its modes in turn:
 - start-up as a migration-state reader (argv `showmigrations`): no ready()
   hook touches the database, and InvenTree does not exit with INVE-W8 when
-  migrations are unapplied, so `--check-migrations` can look at the plan and
-  report them (exit 3) instead;
+  migrations are unapplied;
 - applying as a neutral program (no command in argv): InvenTree's post-save
   hooks then run, so a new user gets its profile. Under `manage.py shell`,
   which InvenTree treats as read-only, they do not, and every API request of
@@ -19,12 +18,11 @@ password crosses a process boundary.
 from __future__ import annotations
 
 import os
-import sys
 import time
 from pathlib import Path
 
 from . import users
-from .django_program import setup_django
+from .django_program import exit_with_error, setup_django
 from .errors import RuntimeFailure
 
 
@@ -44,20 +42,6 @@ class DjangoUserStore:
 
     def all(self):
         return list(self.model.objects.all())
-
-
-CHECK_MIGRATIONS_FLAG = "--check-migrations"
-# Exit status of `--check-migrations` when migrations are unapplied (nothing was changed).
-PENDING_STATUS = 3
-
-
-def unapplied_migrations() -> int:
-    """Number of migrations Django would apply (what `migrate --check` tests)."""
-    from django.db import DEFAULT_DB_ALIAS, connections
-    from django.db.migrations.executor import MigrationExecutor
-
-    executor = MigrationExecutor(connections[DEFAULT_DB_ALIAS])
-    return len(executor.migration_plan(executor.loader.graph.leaf_nodes()))
 
 
 # SQLite: while the server and the worker run (refresh-users), a write can meet
@@ -90,23 +74,20 @@ def apply_with_retry(apply) -> list[str]:
     return []
 
 
-def main(argv: list[str] | None = None) -> None:
-    argv = sys.argv[1:] if argv is None else list(argv)
-    setup_django()
-    if CHECK_MIGRATIONS_FLAG in argv:
-        pending = unapplied_migrations()
-        if pending:
-            print(f"migrations: {pending} unapplied; users not applied yet", flush=True)
-            sys.exit(PENDING_STATUS)
+def apply_declared() -> None:
+    """Apply INVENTREE_USERS_FILE with the passwords of $CREDENTIALS_DIRECTORY (Django set up, argv neutral)."""
+    declaration = users.load_declaration(Path(os.environ["INVENTREE_USERS_FILE"]))
+    credentials = os.environ.get("CREDENTIALS_DIRECTORY")
+    passwords = users.read_passwords(declaration, Path(credentials) if credentials else None)
+    apply_with_retry(lambda report: users.apply(declaration, passwords, DjangoUserStore(), report))
 
+
+def main() -> None:
+    setup_django()
     try:
-        declaration = users.load_declaration(Path(os.environ["INVENTREE_USERS_FILE"]))
-        credentials = os.environ.get("CREDENTIALS_DIRECTORY")
-        passwords = users.read_passwords(declaration, Path(credentials) if credentials else None)
-        lines = apply_with_retry(lambda report: users.apply(declaration, passwords, DjangoUserStore(), report))
+        apply_declared()
     except RuntimeFailure as failure:
-        print(f"inventree-runtime: error: {failure}", file=sys.stderr)
-        sys.exit(1)
+        exit_with_error(str(failure))
 
 
 if __name__ == "__main__":

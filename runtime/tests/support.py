@@ -9,13 +9,11 @@ import unittest
 from pathlib import Path
 
 # A stand-in for InvenTree's manage.py: records each invocation (one JSON
-# argv per line) and answers `migrate --check` with $FAKE_PENDING (0 or 1).
+# argv per line) and exits with $FAKE_FAIL_<command> (default 0).
 FAKE_MANAGE = """\
 import json, os, sys
 with open(os.environ["FAKE_MANAGE_LOG"], "a") as log:
     log.write(json.dumps(sys.argv[1:]) + "\\n")
-if sys.argv[1:3] == ["migrate", "--check"]:
-    sys.exit(int(os.environ.get("FAKE_PENDING", "0")))
 if sys.argv[1] == "collectstatic":
     root = json.load(open(os.environ["INVENTREE_CONFIG_FILE"]))["static_root"]
     open(os.path.join(root, "collected.css"), "w").write("body {}")
@@ -40,12 +38,15 @@ class TempDirTestCase(unittest.TestCase):
         return path
 
 
-def fake_source(root: Path, version: str = "1.3.5") -> Path:
+def fake_source(root: Path, version: str = "1.3.5", api_version: int = 477) -> Path:
     backend = root / "src" / "backend" / "InvenTree"
     (backend / "InvenTree").mkdir(parents=True)
     (backend / "manage.py").write_text(FAKE_MANAGE)
     (backend / "gunicorn.conf.py").write_text("bind = '0.0.0.0:8000'\n")
     (backend / "InvenTree" / "version.py").write_text(f"INVENTREE_SW_VERSION = '{version}'\n")
+    (backend / "InvenTree" / "api_version.py").write_text(f"INVENTREE_API_VERSION = {api_version}\n")
+    (backend / "part" / "migrations").mkdir(parents=True)
+    (backend / "part" / "migrations" / "0001_initial.py").write_text("")
     return root
 
 

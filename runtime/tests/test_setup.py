@@ -3,12 +3,14 @@ import os
 from unittest import mock
 
 from inventree_runtime import setup
-from inventree_runtime.django_manage import MIGRATION_STEPS
 from inventree_runtime.errors import RuntimeFailure
 
 from .support import TempDirTestCase, fake_source, read_log, tree
 
 USERS = {"users": {"admin": {"is_superuser": True, "password_credential": "user-password-admin"}}}
+PASSWORD = "a-password-of-admin"
+MIGRATE = "inventree_runtime.schema_migrate"
+USERS_PROGRAM = "inventree_runtime.users_apply"
 
 
 class SetupTestCase(TempDirTestCase):
@@ -20,7 +22,7 @@ class SetupTestCase(TempDirTestCase):
         self.config = {"static_root": str(data / "static"), "media_root": str(data / "media"), "backup_dir": str(data / "backup")}
         self.write("store/config.json", json.dumps(self.config))
         self.write("store/users.json", json.dumps(USERS))
-        self.write("creds/user-password-admin", "pw\n")
+        self.write("creds/user-password-admin", PASSWORD + "\n")
         self.log = self.tmp / "manage.log"
         self.env = {
             **os.environ,
@@ -40,22 +42,27 @@ class SetupTestCase(TempDirTestCase):
         self.addCleanup(patcher.stop)
 
     def record_module(self, source, module, env, args=(), ok_statuses=(0,)):
-        """The users program: pending migrations (FAKE_PENDING=1) answer its check with status 3."""
+        """Our Django programs: recorded; FAKE_STATUS_<module> sets the exit status (as run_module checks it)."""
         self.assertEqual(env["INVENTREE_USERS_FILE"], str(self.tmp / "store/users.json"))
         with open(self.log, "a") as log:
             log.write(json.dumps([module, *args]) + "\n")
-        pending = "--check-migrations" in args and env.get("FAKE_PENDING") == "1"
-        return mock.Mock(returncode=3 if pending else 0)
+        status = int(env.get("FAKE_STATUS_" + module, "0"))
+        if status not in ok_statuses:
+            raise RuntimeFailure(f"`python -m {module}` failed with status {status}")
+        return mock.Mock(returncode=status)
 
     def run_setup(self):
         self.lines = []
         setup.run(self.env, report=self.lines.append)
-        return [args[0] if args[0] != "migrate" else " ".join(args[:2]) for args in read_log(self.log)]
+        return [args[0] for args in read_log(self.log)]
 
     def commands_of_run(self):
         before = len(read_log(self.log))
         self.run_setup()
         return [a for a in read_log(self.log)[before:]]
+
+    def line_starting(self, prefix):
+        return next(line for line in self.lines if line.startswith(prefix))
 
 
 class FirstSetupTest(SetupTestCase):
@@ -66,73 +73,136 @@ class FirstSetupTest(SetupTestCase):
         for key in ("static_root", "media_root", "backup_dir"):
             self.assertTrue(os.path.isdir(self.config[key]), key)
 
-    def test_first_run_migrates_as_inventree_does_stores_settings_defaults_then_collects_static_then_applies_users(
-        self,
-    ):
-        commands = self.run_setup()
-        expected = [" ".join(step[:2]) if step[0] == "migrate" else step[0] for step in MIGRATION_STEPS]
-        self.assertEqual(
-            commands,
-            [
-                *expected,
-                "inventree_runtime.settings_defaults",
-                "collectstatic",
-                "collectplugins",
-                "inventree_runtime.users_apply",
-            ],
-        )
+    def test_first_run_migrates_and_applies_users_in_one_django_program_then_collects_static(self):
+        self.assertEqual(self.commands_of_run()[0], [MIGRATE, "--apply-users"])
+        self.assertEqual([c[0] for c in read_log(self.log)[1:]], ["collectstatic", "collectplugins"])
 
-    def test_first_run_records_the_state(self):
+    def test_first_run_without_users_migrates_without_applying_users(self):
+        self.write("store/users.json", '{"users": {}}')
+        self.assertEqual(self.commands_of_run()[0], [MIGRATE])
+        self.assertIn("users: none declared", self.lines)
+
+    def test_first_run_reports_each_slow_step_with_its_duration(self):
         self.run_setup()
-        state = json.loads((self.data / ".setup-state.json").read_text())
-        self.assertEqual(state["inventree_version"], "1.3.5")
+        self.assertRegex(self.line_starting("migrations: applied"), r"^migrations: applied \(\d+\.\d s\)$")
+        self.assertRegex(self.line_starting("static: collected"), r"^static: collected \(\d+\.\d s\)$")
+
+    def test_first_run_records_the_state_without_any_password(self):
+        self.run_setup()
+        text = (self.data / ".setup-state.json").read_text()
+        state = json.loads(text)
+        self.assertEqual((state["inventree_version"], state["api_version"]), ("1.3.5", "477"))
+        self.assertEqual(len(state["users_sha256"]), 64)
+        self.assertNotIn(PASSWORD, text)
 
 
 class SecondSetupTest(SetupTestCase):
-    def test_second_run_starts_only_the_users_program_which_checks_migrations(self):
+    def setUp(self):
+        super().setUp()
         self.run_setup()
+
+    def test_unchanged_second_run_starts_no_django_and_changes_nothing(self):
         before = tree(self.data)
-        commands = self.commands_of_run()
-        self.assertEqual(commands, [["inventree_runtime.users_apply", "--check-migrations"]])
+        self.assertEqual(self.commands_of_run(), [])
         self.assertEqual(tree(self.data), before)
-        self.assertIn("migrations: skipped (state unchanged and no unapplied migrations)", self.lines)
+        self.assertIn("migrations: skipped (version, source, migration files and database config unchanged)", self.lines)
+        self.assertIn("users: unchanged (users file and passwords as last applied)", self.lines)
 
-    def test_pending_migrations_found_by_the_users_step_are_applied_then_users_applied(self):
-        self.run_setup()
-        self.env["FAKE_PENDING"] = "1"
-        commands = self.commands_of_run()
-        self.assertEqual(commands[0], ["inventree_runtime.users_apply", "--check-migrations"])
-        self.assertIn(["migrate", "--run-syncdb", "--noinput", "-v", "1"], commands)
-        self.assertIn(["inventree_runtime.settings_defaults"], commands)
-        self.assertEqual(commands[-1], ["inventree_runtime.users_apply"])
-        self.assertIn("migrations: running (unapplied migrations in the database)", self.lines)
+    def test_changed_password_credential_applies_users_only(self):
+        self.write("creds/user-password-admin", "new password\n")
+        self.assertEqual(self.commands_of_run(), [[USERS_PROGRAM]])
+        self.assertEqual(self.commands_of_run(), [])
 
-    def test_without_users_the_second_run_checks_migrations_with_django(self):
+    def test_changed_users_file_applies_users_only(self):
+        self.write("store/users.json", json.dumps({**USERS, "undeclared": "deactivate"}))
+        self.assertEqual(self.commands_of_run(), [[USERS_PROGRAM]])
+
+    def test_new_secret_key_applies_users_again(self):
+        self.write("data/secret_key.txt", "another key\n")
+        self.assertEqual(self.commands_of_run(), [[USERS_PROGRAM]])
+
+    def test_users_file_emptied_applies_nothing(self):
         self.write("store/users.json", '{"users": {}}')
-        self.run_setup()
-        commands = self.commands_of_run()
-        self.assertEqual([c[:2] for c in commands], [["migrate", "--check"]])
-        self.assertIn("migrations: skipped (state unchanged and no unapplied migrations)", self.lines)
+        self.assertEqual(self.commands_of_run(), [])
+        self.assertIn("users: none declared", self.lines)
 
-    def test_without_users_pending_migrations_are_applied(self):
-        self.write("store/users.json", '{"users": {}}')
-        self.run_setup()
-        self.env["FAKE_PENDING"] = "1"
-        self.assertIn(["migrate", "--run-syncdb", "--noinput", "-v", "1"], self.commands_of_run())
+    def test_new_source_tree_migrates(self):
+        self.env["INVENTREE_SRC"] = str(fake_source(self.tmp / "src2"))
+        self.assertEqual(self.commands_of_run()[0], [MIGRATE, "--apply-users"])
+        self.assertIn("migrations: running (changed: source)", self.lines)
 
-    def test_changed_config_reinstalls_and_migrates(self):
-        self.run_setup()
-        self.write("store/config.json", json.dumps({**self.config, "debug": True}))
-        commands = self.commands_of_run()
-        self.assertEqual(json.loads((self.data / "config.yaml").read_text())["debug"], True)
-        self.assertIn(["migrate", "--run-syncdb", "--noinput", "-v", "1"], commands)
-        self.assertIn("migrations: running (changed: config_sha256)", self.lines)
+    def test_new_migration_file_in_the_same_tree_migrates(self):
+        self.write("src/src/backend/InvenTree/part/migrations/0142_new.py", "")
+        self.assertEqual(self.commands_of_run()[0], [MIGRATE, "--apply-users"])
+        self.assertIn("migrations: running (changed: migrations_sha256)", self.lines)
 
+    def test_newer_version_in_the_same_tree_migrates(self):
+        self.write("src/src/backend/InvenTree/InvenTree/version.py", "INVENTREE_SW_VERSION = '1.3.6'\n")
+        self.commands_of_run()
+        self.assertIn("migrations: running (changed: inventree_version)", self.lines)
+        self.assertEqual(json.loads((self.data / ".setup-state.json").read_text())["inventree_version"], "1.3.6")
+
+    def test_smtp_host_change_installs_the_config_without_migrating(self):
+        self.write("store/config.json", json.dumps({**self.config, "email": {"host": "smtp.example.org"}}))
+        self.assertEqual(self.commands_of_run(), [])
+        self.assertEqual(json.loads((self.data / "config.yaml").read_text())["email"], {"host": "smtp.example.org"})
+        self.assertIn("migrations: skipped (version, source, migration files and database config unchanged)", self.lines)
+
+    def test_database_config_change_migrates(self):
+        database = {"ENGINE": "sqlite3", "NAME": str(self.data / "other.sqlite3")}
+        self.write("store/config.json", json.dumps({**self.config, "database": database}))
+        self.assertEqual(self.commands_of_run()[0], [MIGRATE, "--apply-users"])
+        self.assertIn("migrations: running (changed: database_config_sha256)", self.lines)
+
+
+class FailureTest(SetupTestCase):
     def test_failed_migration_leaves_the_state_unrecorded_so_the_next_run_retries(self):
-        self.env["FAKE_FAIL_migrate"] = "1"
-        with self.assertRaisesRegex(RuntimeFailure, "manage.py migrate --run-syncdb --noinput -v 1` failed with status 1"):
+        self.env["FAKE_STATUS_" + MIGRATE] = "1"
+        with self.assertRaisesRegex(RuntimeFailure, "schema_migrate` failed with status 1"):
             self.run_setup()
         self.assertFalse((self.data / ".setup-state.json").exists())
+
+    def test_failed_static_deployment_after_migrating_does_not_migrate_again(self):
+        self.write("store/users.json", '{"users": {}}')
+        self.env["FAKE_FAIL_collectstatic"] = "1"
+        with self.assertRaises(RuntimeFailure):
+            self.run_setup()
+        del self.env["FAKE_FAIL_collectstatic"]
+        self.assertNotIn(MIGRATE, [c[0] for c in self.commands_of_run()])
+
+    def test_failed_users_step_is_retried_by_the_next_run_without_migrating(self):
+        self.run_setup()
+        self.write("creds/user-password-admin", "new password\n")
+        self.env["FAKE_STATUS_" + USERS_PROGRAM] = "1"
+        with self.assertRaises(RuntimeFailure):
+            self.run_setup()
+        del self.env["FAKE_STATUS_" + USERS_PROGRAM]
+        self.assertEqual(self.commands_of_run(), [[USERS_PROGRAM]])
+
+    def test_database_migrated_by_a_newer_tree_is_refused_and_the_state_left_alone(self):
+        self.env["FAKE_STATUS_" + MIGRATE] = "4"
+        with self.assertRaisesRegex(RuntimeFailure, "migrated by a newer InvenTree than this source tree"):
+            self.run_setup()
+        self.assertFalse((self.data / ".setup-state.json").exists())
+
+
+class DowngradeTest(SetupTestCase):
+    def test_older_tree_than_recorded_is_refused_naming_both_versions_before_anything_is_written(self):
+        self.run_setup()
+        older = fake_source(self.tmp / "src-older", version="1.2.0 dev", api_version=453)
+        self.env["INVENTREE_SRC"] = str(older)
+        self.write("store/config.json", json.dumps({**self.config, "debug": True}))
+        before = tree(self.data)
+        with self.assertRaises(RuntimeFailure) as caught:
+            self.commands_of_run()
+        self.assertIn("InvenTree 1.3.5 (API 477)", str(caught.exception))
+        self.assertIn("older InvenTree 1.2.0 dev (API 453)", str(caught.exception))
+        self.assertEqual(tree(self.data), before)
+
+    def test_newer_tree_than_recorded_migrates(self):
+        self.run_setup()
+        self.env["INVENTREE_SRC"] = str(fake_source(self.tmp / "src-newer", version="1.4.0 dev", api_version=480))
+        self.assertEqual(self.commands_of_run()[0], [MIGRATE, "--apply-users"])
 
 
 class PreflightTest(SetupTestCase):
@@ -221,6 +291,12 @@ class NoUsersTest(SetupTestCase):
         self.assertNotIn("inventree_runtime.users_apply", self.run_setup())
         self.assertIn("users: none declared", self.lines)
 
-    def test_empty_declaration_that_deactivates_undeclared_users_is_applied(self):
+    def test_empty_declaration_that_deactivates_undeclared_users_is_applied_with_the_migration(self):
         self.write("store/users.json", '{"undeclared": "deactivate", "users": {}}')
-        self.assertIn("inventree_runtime.users_apply", self.run_setup())
+        self.assertEqual(self.commands_of_run()[0], [MIGRATE, "--apply-users"])
+
+    def test_empty_declaration_that_deactivates_undeclared_users_is_applied_on_a_warm_start(self):
+        self.write("store/users.json", '{"undeclared": "keep", "users": {}}')
+        self.run_setup()
+        self.write("store/users.json", '{"undeclared": "deactivate", "users": {}}')
+        self.assertEqual(self.commands_of_run(), [[USERS_PROGRAM]])

@@ -1,43 +1,118 @@
+import dataclasses
+import json
 from pathlib import Path
 
-from inventree_runtime.state import SetupState, decide_migrations, read_state, write_state
+from inventree_runtime.state import (
+    SetupState,
+    compare,
+    database_config_digest,
+    migrations_digest,
+    read_state,
+    users_digest,
+    write_state,
+)
 
 from .support import TempDirTestCase
 
-CURRENT = SetupState.of("1.3.5", Path("/nix/store/aaa-inventree-src"), b'{"debug": false}')
+CURRENT = SetupState(
+    inventree_version="1.3.5",
+    api_version="477",
+    source="/nix/store/aaa-inventree-src",
+    migrations_sha256="m1",
+    database_config_sha256="d1",
+    config_sha256="c1",
+    users_sha256="u1",
+)
 
 
-def never_called():
-    raise AssertionError("the pending check must not run when the state changed")
+def changed(**fields) -> SetupState:
+    return dataclasses.replace(CURRENT, **fields)
 
 
-class DecideMigrationsTest(TempDirTestCase):
-    def test_first_setup_migrates_without_asking_django(self):
-        decision = decide_migrations(CURRENT, None, never_called)
-        self.assertTrue(decision.migrate)
-        self.assertIn("no previous setup", decision.reason)
+class CompareTest(TempDirTestCase):
+    def test_first_setup_migrates_and_applies_users(self):
+        pending = compare(CURRENT, None)
+        self.assertEqual((pending.migrate_reasons, pending.users_changed), (("no previous setup",), True))
 
-    def test_new_version_migrates_and_names_the_version(self):
-        recorded = SetupState("1.3.4", CURRENT.source, CURRENT.config_sha256)
-        decision = decide_migrations(CURRENT, recorded, never_called)
-        self.assertTrue(decision.migrate)
-        self.assertEqual(decision.reason, "changed: inventree_version")
+    def test_unchanged_state_leaves_nothing_to_do(self):
+        self.assertTrue(compare(CURRENT, CURRENT).nothing)
 
-    def test_new_source_path_migrates(self):
-        recorded = SetupState(CURRENT.inventree_version, "/nix/store/bbb-inventree-src", CURRENT.config_sha256)
-        self.assertEqual(decide_migrations(CURRENT, recorded, never_called).reason, "changed: source")
+    def test_each_schema_field_change_migrates_naming_the_field(self):
+        cases = {
+            "inventree_version": "1.3.4",
+            "api_version": "476",
+            "source": "/nix/store/bbb-inventree-src",
+            "migrations_sha256": "m2",
+            "database_config_sha256": "d2",
+        }
+        for field, value in cases.items():
+            with self.subTest(field=field):
+                self.assertEqual(compare(CURRENT, changed(**{field: value})).migrate_reasons, (field,))
 
-    def test_changed_config_migrates(self):
-        recorded = SetupState.of("1.3.5", Path("/nix/store/aaa-inventree-src"), b'{"debug": true}')
-        self.assertEqual(decide_migrations(CURRENT, recorded, never_called).reason, "changed: config_sha256")
+    def test_config_change_outside_the_schema_part_installs_without_migrating(self):
+        pending = compare(CURRENT, changed(config_sha256="c2"))
+        self.assertEqual((pending.migrate, pending.config_changed, pending.users_changed), (False, True, False))
 
-    def test_unchanged_state_with_pending_migrations_migrates(self):
-        decision = decide_migrations(CURRENT, CURRENT, lambda: True)
-        self.assertTrue(decision.migrate)
-        self.assertIn("unapplied", decision.reason)
+    def test_users_change_applies_users_without_migrating(self):
+        pending = compare(CURRENT, changed(users_sha256="u2"))
+        self.assertEqual((pending.migrate, pending.config_changed, pending.users_changed), (False, False, True))
 
-    def test_unchanged_state_without_pending_migrations_skips(self):
-        self.assertFalse(decide_migrations(CURRENT, CURRENT, lambda: False).migrate)
+
+class DatabaseConfigDigestTest(TempDirTestCase):
+    CONFIG = {"database": {"ENGINE": "sqlite3", "NAME": "/db"}, "email": {"host": "a"}, "site_url": "https://a"}
+
+    def test_smtp_host_and_site_url_do_not_change_it(self):
+        other = {**self.CONFIG, "email": {"host": "b"}, "site_url": "https://b"}
+        self.assertEqual(database_config_digest(self.CONFIG, {}), database_config_digest(other, {}))
+
+    def test_database_section_changes_it(self):
+        other = {**self.CONFIG, "database": {"ENGINE": "sqlite3", "NAME": "/other"}}
+        self.assertNotEqual(database_config_digest(self.CONFIG, {}), database_config_digest(other, {}))
+
+    def test_a_key_it_does_not_know_changes_it(self):
+        other = {**self.CONFIG, "debug_silk": True}
+        self.assertNotEqual(database_config_digest(self.CONFIG, {}), database_config_digest(other, {}))
+
+    def test_database_environment_override_changes_it(self):
+        self.assertNotEqual(
+            database_config_digest(self.CONFIG, {}), database_config_digest(self.CONFIG, {"INVENTREE_DB_NAME": "x"})
+        )
+
+    def test_database_password_does_not_change_it(self):
+        self.assertEqual(
+            database_config_digest(self.CONFIG, {"INVENTREE_DB_PASSWORD": "a"}),
+            database_config_digest(self.CONFIG, {"INVENTREE_DB_PASSWORD": "b"}),
+        )
+
+
+class MigrationsDigestTest(TempDirTestCase):
+    def setUp(self):
+        super().setUp()
+        self.write("part/migrations/0001_initial.py", "")
+        self.write("part/models.py", "")
+
+    def test_new_migration_file_changes_it(self):
+        before = migrations_digest(self.tmp)
+        self.write("stock/migrations/0002_more.py", "")
+        self.assertNotEqual(migrations_digest(self.tmp), before)
+
+    def test_other_files_and_bytecode_do_not_change_it(self):
+        before = migrations_digest(self.tmp)
+        self.write("part/views.py", "")
+        self.write("part/migrations/__pycache__/0001_initial.cpython-313.pyc", "")
+        self.write("part/migrations/__pycache__/migrations/x.py", "")
+        self.assertEqual(migrations_digest(self.tmp), before)
+
+
+class UsersDigestTest(TempDirTestCase):
+    def test_changed_password_changes_it(self):
+        self.assertNotEqual(users_digest(b"{}", {"admin": "a"}, b"k"), users_digest(b"{}", {"admin": "b"}, b"k"))
+
+    def test_changed_users_file_changes_it(self):
+        self.assertNotEqual(users_digest(b"{}", {}, b"k"), users_digest(b'{"users": {}}', {}, b"k"))
+
+    def test_it_is_keyed_with_the_secret_key(self):
+        self.assertNotEqual(users_digest(b"{}", {"admin": "a"}, b"k1"), users_digest(b"{}", {"admin": "a"}, b"k2"))
 
 
 class StateFileTest(TempDirTestCase):
@@ -52,6 +127,16 @@ class StateFileTest(TempDirTestCase):
         self.write("state.json", '{"inventree_version": "1.3.5"')
         self.assertIsNone(read_state(self.tmp / "state.json"))
 
-    def test_state_file_missing_a_field_means_no_previous_setup(self):
-        self.write("state.json", '{"inventree_version": "1.3.5", "source": "/x"}')
+    def test_state_without_a_version_means_no_previous_setup(self):
+        self.write("state.json", '{"source": "/x"}')
         self.assertIsNone(read_state(self.tmp / "state.json"))
+
+    def test_state_of_an_older_setup_keeps_its_version_and_migrates_for_the_fields_it_lacks(self):
+        old = {"inventree_version": "1.3.5", "source": CURRENT.source, "config_sha256": "c1"}
+        self.write("state.json", json.dumps(old))
+        recorded = read_state(self.tmp / "state.json")
+        self.assertEqual(recorded.inventree_version, "1.3.5")
+        self.assertEqual(
+            compare(CURRENT, recorded).migrate_reasons,
+            ("api_version", "migrations_sha256", "database_config_sha256"),
+        )
