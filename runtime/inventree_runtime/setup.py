@@ -21,7 +21,7 @@ from .credentials import read_secret_file
 from .environment import SetupPaths, Source, configured_dirs, parse_config
 from .errors import RuntimeFailure
 from .secret import create_key_file
-from .state import SetupState, decide_migrations, read_state, write_state
+from .state import decide_migrations, desired_state, read_state, write_state
 from .users_apply import CHECK_MIGRATIONS_FLAG, PENDING_STATUS
 
 USERS_PROGRAM = "inventree_runtime.users_apply"
@@ -137,7 +137,7 @@ def run(env: MutableMapping[str, str], report: Callable[[str], None] = print) ->
     for line in ensure_directories(dirs):
         report(f"directory: created {line}")
 
-    desired = SetupState.of(version, paths.source.root.resolve(), inputs.config_text)
+    desired = desired_state(paths.source, inputs.config_text)
     recorded = read_state(paths.state_file)
     declaration = inputs.declaration
     wants_users = declaration is not None and bool(declaration.users or declaration.undeclared != "keep")

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .config_install import atomic_write
+from .environment import Source
 from .errors import RuntimeFailure
 
 STATE_MODE = 0o640
@@ -37,6 +38,15 @@ class SetupState:
             return ["no previous setup"]
         mine, theirs = asdict(self), asdict(recorded)
         return [key for key in mine if mine[key] != theirs[key]]
+
+
+def desired_state(source: Source, config_text: bytes) -> SetupState:
+    """The state a setup of this source and rendered config records.
+
+    Setup and `setup-check` both build it here, so the check accepts exactly
+    what a completed migration recorded.
+    """
+    return SetupState.of(source.version(), source.root.resolve(), config_text)
 
 
 def read_state(path: Path) -> SetupState | None:
