@@ -65,15 +65,23 @@ let
   systemctl = lib.getExe' config.systemd.package "systemctl";
   quiesce = import ./lib/quiesce.nix { inherit config lib pkgs; };
 
-  # `inventree-restore [--database FILE] [--media FILE]`: stop, restore (runtime `restore`:
-  # newest or named backup, setup state cleared), re-run setup (migrates an older backup),
-  # start again what ran before. Each step says what it does; a failed step leaves InvenTree
+  # `inventree-restore [--database FILE] [--media FILE]`: name the backups (runtime `restore
+  # --plan`), stop, restore (runtime `restore`: newest or named backup, setup state cleared),
+  # re-run setup (migrates an older backup), start again what ran before. Each step says what it does; a failed step leaves InvenTree
   # stopped and says how to go on.
   restore = pkgs.writeShellScriptBin "inventree-restore" ''
     set -eu
     ${rootAndTerminal "inventree-restore"}
     say() { echo "inventree-restore: $*"; }
     record=/run/inventree-restore-stopped-units
+    case " $* " in
+      *" -h "* | *" --help "*) exec ${inService "restore"} ;;
+    esac
+    # Name the backups first: when one is missing, nothing has been stopped or changed.
+    if ! ${inService "restore"} --plan; then
+      say "nothing was stopped or changed"
+      exit 1
+    fi
     # A running backup would start InvenTree again when it ends (its ExecStopPost=).
     ${systemctl} stop inventree-backup.service 2>/dev/null || true
     say "stopping InvenTree"

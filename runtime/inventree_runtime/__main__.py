@@ -29,6 +29,7 @@ def parser() -> argparse.ArgumentParser:
     back = sub.add_parser("restore", help="restore database and media from a backup; the next setup migrates")
     back.add_argument("--database", metavar="FILE", help="database backup in backup_dir (default: the newest)")
     back.add_argument("--media", metavar="FILE", help="media backup in backup_dir (default: the newest)")
+    back.add_argument("--plan", action="store_true", help="only name the backups it would restore")
     sub.add_parser("server", help="exec gunicorn (remaining arguments go to gunicorn)", add_help=False)
     sub.add_parser("cluster", help="exec the background worker (manage.py qcluster)")
     sub.add_parser("manage", help="exec manage.py with the remaining arguments", add_help=False)
@@ -59,7 +60,9 @@ def main(argv: list[str] | None = None) -> int:
         elif command == "wait-for-db":
             database_wait.run(env, options.timeout, report=lambda line: print(line, flush=True))
         elif command == "restore":
-            restore.run(env, options.database, options.media, report=lambda line: print(line, flush=True))
+            restore.run(
+                env, options.database, options.media, report=lambda line: print(line, flush=True), plan_only=options.plan
+            )
         elif command == "server":
             commands.server(env, rest)
         elif command == "cluster":

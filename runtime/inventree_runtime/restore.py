@@ -88,15 +88,24 @@ def run(
     database: str | None = None,
     media: str | None = None,
     report: Callable[[str], None] = print,
+    plan_only: bool = False,
 ) -> None:
+    """Restore; with `plan_only`, only name the backups it would restore (changes nothing).
+
+    The admin command runs the plan first, so a missing backup is reported
+    before InvenTree is stopped.
+    """
     paths = SetupPaths.from_env(env)
     config = parse_config(read_bytes(paths.config_source, "the rendered config").decode("utf-8"), paths.config_source)
     backup_dir = configured_dirs(config, env).get("backup_dir")
     if backup_dir is None:
         raise RuntimeFailure("no backup_dir in the config: set services.inventree.backup.directory")
     chosen = select(backup_dir, database, media)
-    report(f"restore: database from {chosen.database}")
-    report(f"restore: media from {chosen.media}")
+    verb = "would restore" if plan_only else "restore:"
+    report(f"{verb} database from {chosen.database}")
+    report(f"{verb} media from {chosen.media}")
+    if plan_only:
+        return
 
     # First, so that an interrupted restore still leaves setup migrating on its next run.
     cleared = clear_state(paths)

@@ -71,3 +71,9 @@ class DispatchTest(TempDirTestCase):
         with mock.patch.object(restore, "run") as run:
             self.assertEqual(cli.main(["restore", "--database", "db.gz", "--media", "media.tar"]), 0)
         self.assertEqual(run.call_args.args[1:3], ("db.gz", "media.tar"))
+        self.assertFalse(run.call_args.kwargs["plan_only"])
+
+    def test_restore_plan_changes_nothing(self):
+        with mock.patch.object(restore, "run") as run:
+            self.assertEqual(cli.main(["restore", "--plan"]), 0)
+        self.assertTrue(run.call_args.kwargs["plan_only"])

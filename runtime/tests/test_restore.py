@@ -95,3 +95,17 @@ class RestoreTest(TempDirTestCase):
         with self.assertRaises(RuntimeFailure) as raised:
             self.run_restore(database="../elsewhere/InvenTree-db-a.sqlite3")
         self.assertIn("is not a file directly in the backup directory", str(raised.exception))
+
+    def test_plan_names_the_backups_and_changes_nothing(self):
+        self.backup("InvenTree-db-a.sqlite3", age=1)
+        self.backup("InvenTree-media-a.tar", age=1)
+        restore.run(self.env, report=self.lines.append, plan_only=True)
+        self.assertEqual(
+            self.lines,
+            [
+                f"would restore database from {self.backups / 'InvenTree-db-a.sqlite3'}",
+                f"would restore media from {self.backups / 'InvenTree-media-a.tar'}",
+            ],
+        )
+        self.assertTrue(self.state.exists())
+        self.assertEqual(read_log(self.log), [])
