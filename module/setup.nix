@@ -32,16 +32,21 @@ in
       after = [ "network.target" ];
       environment = units.environment;
       inherit (units) path;
-      serviceConfig = lib.recursiveUpdate units.base {
-        Type = "oneshot";
-        RemainAfterExit = true;
-        ExecStartPre = units.exec cfg.internal.commands.wait-for-db;
-        ExecStart = units.exec cfg.internal.commands.setup;
-        # Setup needs every credential, user passwords included.
-        LoadCredential = units.loadCredentials (_: true);
-        # Long migrations after an upgrade happen here; the wait for the database counts too.
-        TimeoutStartSec = cfg.serverStartTimeout;
-      };
+      serviceConfig = lib.recursiveUpdate units.base (
+        {
+          Type = "oneshot";
+          RemainAfterExit = true;
+          ExecStart = units.exec cfg.internal.commands.setup;
+          # Setup needs every credential, user passwords included.
+          LoadCredential = units.loadCredentials (_: true);
+          # Long migrations after an upgrade happen here; the wait for the database counts too.
+          TimeoutStartSec = cfg.serverStartTimeout;
+        }
+        # SQLite has no server to wait for: spare a process start on every setup run.
+        // lib.optionalAttrs (cfg.database.type != "sqlite") {
+          ExecStartPre = units.exec cfg.internal.commands.wait-for-db;
+        }
+      );
     };
 
     # The data dir is group-readable so nginx (when enabled) can serve media and static files;
