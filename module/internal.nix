@@ -13,6 +13,10 @@ let
   secretPath = import ./lib/secret-path.nix { inherit lib; };
 
   isUnixBind = lib.hasPrefix "unix:" cfg.serverBind;
+
+  # How long setup waits for the database server before it fails (and the server's and
+  # worker's restarts retry it): docs/nixos.md, "Recovery".
+  databaseWaitSeconds = 60;
 in
 {
   options.services.inventree.internal = lib.mkOption {
@@ -45,7 +49,7 @@ in
         };
         commands = lib.mkOption {
           type = lib.types.attrsOf (lib.types.listOf lib.types.str);
-          description = "Runtime argv (after `python -m inventree_runtime`) of setup, server and cluster.";
+          description = "Runtime argv (after `python -m inventree_runtime`) of setup, server, cluster, setup-check and wait-for-db.";
         };
       };
     };
@@ -106,6 +110,16 @@ in
         ]
         ++ cfg.server.extraArgs;
         cluster = [ "cluster" ];
+        # ExecStartPre= of server and worker: refuse to start before setup has migrated for
+        # this configuration (they only Wants= setup; see services.nix).
+        setup-check = [ "setup-check" ];
+        # ExecStartPre= of setup: the common boot race (database not accepting connections
+        # yet) costs a wait, not a failed setup.
+        wait-for-db = [
+          "wait-for-db"
+          "--timeout"
+          (toString databaseWaitSeconds)
+        ];
       };
     };
   };

@@ -81,9 +81,9 @@ in
       example = lib.literalExpression "inputs.inventree.packages.\${pkgs.system}";
       description = ''
         The InvenTree package scope: `src`, `python`, `server`, `cluster`, `invoke`, `manage`,
-        `setup`, `refresh-users`, `gen-secret`. The flake's `nixosModules.default` sets it; override
-        it to use another InvenTree build (e.g. `packages.override { … }` or the overlay's
-        `pkgs.inventree`).
+        `setup`, `refresh-users`, `gen-secret`, `setup-check`, `wait-for-db`, `restore`. The
+        flake's `nixosModules.default` sets it; override it to use another InvenTree build (e.g.
+        `packages.override { … }` or the overlay's `pkgs.inventree`).
       '';
     };
 
@@ -160,8 +160,10 @@ in
       default = "10min";
       example = "30min";
       description = ''
-        How long systemd waits for the setup step (migrations can be long after an upgrade) and
-        for the server to start (`TimeoutStartSec=`, a systemd time span).
+        How long systemd waits for the setup step, `inventree-setup.service`
+        (`TimeoutStartSec=`, a systemd time span): its wait for the database and the
+        migrations, which can be long after an upgrade. The server itself counts as started
+        once gunicorn runs (`Type=simple`), so the timeout is set on the setup unit only.
       '';
     };
 

@@ -1,6 +1,13 @@
 # The long-running units: inventree-server (gunicorn) and inventree-cluster (Django-Q2),
 # grouped by inventree.target, both after the setup unit so they never race on a fresh
 # database; plus the service user and the directories systemd does not manage.
+#
+# Recovery without a human (docs/nixos.md, "Recovery"): they Wants= setup, not Requires=, because
+# Restart= does not cover a failed dependency: with Requires= one failed setup (database not up
+# yet) would leave InvenTree down for good. Instead each start checks (ExecStartPre=, no Django)
+# that setup has migrated for this exact configuration and fails otherwise; the restart that
+# follows pulls the failed setup in again through Wants=, so setup is retried until its cause is
+# gone, at most StartLimitBurst times per StartLimitIntervalSec.
 {
   config,
   lib,
@@ -30,20 +37,26 @@ let
       inherit description;
       wantedBy = [ "inventree.target" ];
       partOf = [ "inventree.target" ];
-      requires = [ "inventree-setup.service" ];
+      wants = [ "inventree-setup.service" ];
       after = [
         "network.target"
         "inventree-setup.service"
       ];
+      # 20 starts per hour: with the database down, one cycle is setup's wait for it (60 s)
+      # plus RestartSec, so InvenTree keeps retrying for about 25 minutes, then stays failed
+      # (`systemctl reset-failed`, then start inventree.target).
+      startLimitBurst = 20;
+      startLimitIntervalSec = 3600;
       environment = units.environment;
       inherit (units) path;
       serviceConfig = lib.recursiveUpdate (
         units.base
         // {
+          ExecStartPre = units.exec cfg.internal.commands.setup-check;
           ExecStart = units.exec command;
           LoadCredential = units.loadCredentials units.isServiceCredential;
           Restart = "on-failure";
-          RestartSec = "5s";
+          RestartSec = "10s";
         }
       ) extra;
     };
@@ -58,18 +71,18 @@ in
     systemd.services.inventree-server = longRunning {
       description = "InvenTree web server (gunicorn)";
       command = cfg.internal.commands.server;
-      extra = {
-        TimeoutStartSec = cfg.serverStartTimeout;
-      }
-      # gunicorn chowns its unix socket to its own user (as in nixpkgs' pretix module).
-      // lib.optionalAttrs (lib.hasPrefix "unix:" cfg.serverBind) {
-        SystemCallFilter = units.base.SystemCallFilter ++ [ "@chown" ];
-      }
-      // lib.optionalAttrs (socketRuntimeDir != null) {
-        RuntimeDirectory = (units.base.RuntimeDirectory or [ ]) ++ [ socketRuntimeDir ];
-        # nginx (group member) must reach the socket.
-        RuntimeDirectoryMode = "0750";
-      };
+      # No TimeoutStartSec=serverStartTimeout here: gunicorn is Type=simple, started as soon as
+      # it is exec'd; the long part (migrations) is the setup unit's, which has it.
+      extra =
+        # gunicorn chowns its unix socket to its own user (as in nixpkgs' pretix module).
+        lib.optionalAttrs (lib.hasPrefix "unix:" cfg.serverBind) {
+          SystemCallFilter = units.base.SystemCallFilter ++ [ "@chown" ];
+        }
+        // lib.optionalAttrs (socketRuntimeDir != null) {
+          RuntimeDirectory = (units.base.RuntimeDirectory or [ ]) ++ [ socketRuntimeDir ];
+          # nginx (group member) must reach the socket.
+          RuntimeDirectoryMode = "0750";
+        };
     };
 
     systemd.services.inventree-cluster = longRunning {

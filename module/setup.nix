@@ -2,7 +2,10 @@
 # and directories, migrate only when the version or config changed, deploy static files, apply
 # declared users) before server and worker start. A oneshot that stays active, so restarting
 # the server alone does not re-run it, while a changed config or package restarts it (its unit
-# text changes) and, through Requires=, the units after it.
+# text changes). It has no Restart= of its own: server and worker only Wants= it, and each of
+# their restarts (Restart=on-failure, bounded by StartLimitBurst=) starts a failed setup again
+# (services.nix; docs/nixos.md, "Recovery"). Before running, it waits (bounded) for the
+# database server, so a database that comes up a little later costs no failure at all.
 {
   config,
   lib,
@@ -29,14 +32,21 @@ in
       after = [ "network.target" ];
       environment = units.environment;
       inherit (units) path;
-      serviceConfig = lib.recursiveUpdate units.base {
-        Type = "oneshot";
-        RemainAfterExit = true;
-        ExecStart = units.exec cfg.internal.commands.setup;
-        # Setup needs every credential, user passwords included.
-        LoadCredential = units.loadCredentials (_: true);
-        TimeoutStartSec = cfg.serverStartTimeout;
-      };
+      serviceConfig = lib.recursiveUpdate units.base (
+        {
+          Type = "oneshot";
+          RemainAfterExit = true;
+          ExecStart = units.exec cfg.internal.commands.setup;
+          # Setup needs every credential, user passwords included.
+          LoadCredential = units.loadCredentials (_: true);
+          # Long migrations after an upgrade happen here; the wait for the database counts too.
+          TimeoutStartSec = cfg.serverStartTimeout;
+        }
+        # SQLite has no server to wait for: spare a process start on every setup run.
+        // lib.optionalAttrs (cfg.database.type != "sqlite") {
+          ExecStartPre = units.exec cfg.internal.commands.wait-for-db;
+        }
+      );
     };
 
     # The data dir is group-readable so nginx (when enabled) can serve media and static files;

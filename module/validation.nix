@@ -119,6 +119,26 @@ let
     t: t == "infinity" || builtins.match "([0-9]+(\\.[0-9]+)? *([a-z]+)? *)+" t != null;
 
   cacheLocal = cfg.cache.enable && cfg.cache.createLocally;
+  # Other Redis servers of this host on the local cache's port (`services.redis.servers.""`
+  # listens on 6379, the default of cache.port).
+  redisOnCachePort = lib.attrNames (
+    lib.filterAttrs (
+      name: server: name != "inventree" && server.enable && server.port == cfg.cache.port
+    ) config.services.redis.servers
+  );
+
+  # Setup empties static_root before it deploys static files (--clear, or a fresh copy): it
+  # must not be, nor contain, a directory that holds data.
+  staticRoot = settings.static_root or null;
+  dataPaths = lib.filter builtins.isString [
+    cfg.dataDir
+    (settings.media_root or null)
+    (settings.backup_dir or null)
+    (settings.plugin_dir or null)
+    (if db.type == "sqlite" then builtins.dirOf db.name else null)
+  ];
+  staticHolds = p: p == staticRoot || lib.hasPrefix "${lib.removeSuffix "/" staticRoot}/" p;
+  dataInStatic = lib.optionals (builtins.isString staticRoot) (lib.filter staticHolds dataPaths);
   dbServer = db.type != "sqlite";
   dbRemote = dbServer && !db.createLocally;
 
@@ -185,6 +205,10 @@ let
       ];
       message = "${opt}.config.static_root, media_root and backup_dir must be absolute paths (they default to directories under ${opt}.dataDir).";
     }
+    {
+      failed = dataInStatic != [ ];
+      message = "${opt}.config.static_root = \"${toString staticRoot}\" is or contains ${lib.concatStringsSep ", " dataInStatic}: setup empties static_root whenever it deploys static files. Give static files a directory of their own, e.g. \"${cfg.dataDir}/static\".";
+    }
 
     # --- database
     {
@@ -237,6 +261,12 @@ let
     {
       failed = cacheLocal && !isUnixBind && cfg.cache.port == cfg.bindPort;
       message = "${opt}.cache.port = ${toString cfg.cache.port} is also ${opt}.bindPort: give the local Redis server and gunicorn different ports.";
+    }
+    {
+      failed = cacheLocal && redisOnCachePort != [ ];
+      message = "${opt}.cache.port = ${toString cfg.cache.port} is also the port of ${
+        lib.concatMapStringsSep ", " (n: "services.redis.servers.\"${n}\"") redisOnCachePort
+      }: give InvenTree's local Redis server another port, e.g. ${opt}.cache.port = 6380.";
     }
     {
       warn = true;

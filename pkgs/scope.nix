@@ -42,6 +42,9 @@ lib.makeScope newScope (
     manage = wrapper "manage";
     refresh-users = wrapper "refresh-users";
     gen-secret = wrapper "gen-secret";
+    setup-check = wrapper "setup-check";
+    wait-for-db = wrapper "wait-for-db";
+    restore = wrapper "restore";
 
     harness = callPackage ./harness.nix { };
   }

@@ -108,6 +108,97 @@ fn valid_fixtures_match_their_snapshots() {
     );
 }
 
+/// Every rendered unit of every valid fixture, as (fixture, unit name, unit).
+fn rendered_units(suite: &Suite) -> Vec<(&str, &str, &eval::types::Unit)> {
+    suite
+        .inspections
+        .iter()
+        .filter_map(|i| i.rendered().map(|r| (i.name.as_str(), r)))
+        .flat_map(|(fixture, r)| {
+            r.units
+                .iter()
+                .map(move |(name, unit)| (fixture, name.as_str(), unit))
+        })
+        .collect()
+}
+
+fn depends(unit: &eval::types::Unit, kind: &str, on: &str) -> bool {
+    unit.dependencies
+        .get(kind)
+        .is_some_and(|units| units.iter().any(|u| u == on))
+}
+
+fn setting(
+    settings: &Option<std::collections::BTreeMap<String, serde_json::Value>>,
+    key: &str,
+) -> String {
+    settings
+        .as_ref()
+        .and_then(|s| s.get(key))
+        .map(|v| v.to_string())
+        .unwrap_or_default()
+}
+
+/// docs/nixos.md, "Recovery without a human": Requires= would make one failed setup terminal.
+#[test]
+fn server_and_worker_want_setup_check_it_before_starting_and_restart_bounded() {
+    let suite = require!(suite());
+    let setup = "inventree-setup.service";
+    let mut problems = Vec::new();
+    for (fixture, name, unit) in rendered_units(suite) {
+        if !matches!(
+            name,
+            "inventree-server.service" | "inventree-cluster.service"
+        ) {
+            continue;
+        }
+        let checks = [
+            ("Wants= setup", depends(unit, "wants", setup)),
+            ("no Requires= setup", !depends(unit, "requires", setup)),
+            ("After= setup", depends(unit, "after", setup)),
+            (
+                "ExecStartPre= setup-check",
+                setting(&unit.service_config, "ExecStartPre").contains("inventree-setup-check"),
+            ),
+            (
+                "Restart=on-failure",
+                setting(&unit.service_config, "Restart") == "\"on-failure\"",
+            ),
+            (
+                "StartLimitBurst=",
+                !setting(&unit.unit_config, "StartLimitBurst").is_empty(),
+            ),
+        ];
+        for (what, ok) in checks {
+            if !ok {
+                problems.push(format!("{fixture}: {name} lacks {what}"));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn backup_never_pulls_setup_in_and_waits_for_its_state() {
+    let suite = require!(suite());
+    let setup = "inventree-setup.service";
+    let backups: Vec<_> = rendered_units(suite)
+        .into_iter()
+        .filter(|(_, name, _)| *name == "inventree-backup.service")
+        .collect();
+    assert!(!backups.is_empty(), "no fixture enables backups");
+    for (fixture, _, unit) in backups {
+        assert!(
+            !depends(unit, "requires", setup) && !depends(unit, "wants", setup),
+            "{fixture}: the backup pulls setup in"
+        );
+        assert!(
+            setting(&unit.unit_config, "ConditionPathExists").contains(".setup-state.json"),
+            "{fixture}: the backup does not wait for the setup state"
+        );
+    }
+}
+
 #[test]
 fn secret_scan_finds_nothing() {
     let suite = require!(suite());

@@ -1,5 +1,6 @@
 # Backups on a timer: the timer itself writes a backup (it fires every minute here), retention keeps
-# `backup.keep` of them, and `inventree-invoke restore` brings deleted data back.
+# `backup.keep` of them, a backup stops server and worker and starts again only what ran before,
+# and `inventree-restore` brings deleted data back (re-running setup, starting InvenTree again).
 { inventree, ... }:
 {
   nodes.machine = {
@@ -44,13 +45,21 @@
           assert 1 <= len(database) <= ${toString cfg.backup.keep}, f"database backups: {database}"
           assert len(media) <= ${toString cfg.backup.keep}, f"media backups: {media}"
 
+      with subtest("a backup starts again what ran before, and leaves a stopped InvenTree stopped"):
+          wait_for_inventree(machine)
+          machine.succeed("systemctl stop inventree-cluster.service")
+          machine.succeed("systemctl start inventree-backup.service")
+          machine.wait_until_succeeds("! systemctl is-active --quiet inventree-backup.service", timeout=120)
+          machine.succeed("systemctl is-active inventree-server.service")
+          machine.fail("systemctl is-active inventree-cluster.service")
+          machine.succeed("systemctl start inventree-cluster.service")
+          wait_for_inventree(machine)
+
       with subtest("deleted data comes back with a restore"):
           api(machine, token, "PATCH", f"/api/part/{part}/", {"active": False})
           api(machine, token, "DELETE", f"/api/part/{part}/")
           assert "vm-backup-part" not in part_names(machine, token)
-          machine.succeed("systemctl stop inventree-server.service inventree-cluster.service")
-          machine.succeed("inventree-invoke restore >&2")
-          machine.succeed("systemctl start inventree.target")
+          machine.log(machine.succeed("inventree-restore 2>&1"))
           wait_for_inventree(machine)
           assert_healthy(machine)
           assert_part_present(machine, api_token(machine), "vm-backup-part")

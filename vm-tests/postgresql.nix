@@ -62,7 +62,7 @@
           token = api_token(machine)
           api(machine, token, "POST", "/api/user/", {"username": "undeclared", "email": "u@example.org"})
           machine.succeed("systemctl restart inventree-setup.service")
-          # Server and worker require setup, so they restart with it.
+          # Server and worker only want setup (docs/nixos.md, "Recovery"): they keep running.
           wait_for_inventree(machine)
           setup_log = last_setup_log(machine)
           machine.log(setup_log)

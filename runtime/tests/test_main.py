@@ -4,7 +4,7 @@ from pathlib import Path
 from unittest import mock
 
 from inventree_runtime import __main__ as cli
-from inventree_runtime import commands
+from inventree_runtime import commands, database_wait, restore
 from inventree_runtime.environment import Source
 
 from .support import TempDirTestCase
@@ -61,3 +61,19 @@ class DispatchTest(TempDirTestCase):
         with mock.patch.dict("os.environ", {}, clear=True), redirect_stderr(err):
             self.assertEqual(cli.main(["cluster"]), 1)
         self.assertTrue(err.getvalue().startswith("inventree-runtime cluster: error: INVENTREE_SRC is not set"))
+
+    def test_wait_for_db_takes_its_bound_from_timeout(self):
+        with mock.patch.object(database_wait, "run") as run:
+            self.assertEqual(cli.main(["wait-for-db", "--timeout", "5"]), 0)
+        self.assertEqual(run.call_args.args[1], 5.0)
+
+    def test_restore_passes_the_named_backups(self):
+        with mock.patch.object(restore, "run") as run:
+            self.assertEqual(cli.main(["restore", "--database", "db.gz", "--media", "media.tar"]), 0)
+        self.assertEqual(run.call_args.args[1:3], ("db.gz", "media.tar"))
+        self.assertFalse(run.call_args.kwargs["plan_only"])
+
+    def test_restore_plan_changes_nothing(self):
+        with mock.patch.object(restore, "run") as run:
+            self.assertEqual(cli.main(["restore", "--plan"]), 0)
+        self.assertTrue(run.call_args.kwargs["plan_only"])

@@ -129,6 +129,10 @@ let
       kind = "service";
       inherit (s) description;
       serviceConfig = s.serviceConfig;
+      # [Unit] settings beyond dependencies and description: start limits and conditions.
+      unitConfig = lib.filterAttrs (
+        n: _: lib.hasPrefix "StartLimit" n || lib.hasPrefix "Condition" n || lib.hasPrefix "Assert" n
+      ) s.unitConfig;
       environment = s.environment;
       dependencies = clean {
         inherit (s)

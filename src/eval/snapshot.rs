@@ -50,6 +50,9 @@ pub fn view(inspection: &Inspection) -> Value {
                     u.insert("environment lacks".into(), json!(missing));
                 }
             }
+            if let Some(uc) = unit.unit_config.as_ref().filter(|c| !c.is_empty()) {
+                u.insert("unitConfig".into(), json!(uc));
+            }
             if let Some(sc) = &unit.service_config {
                 u.insert("serviceConfig".into(), json!(sc));
             }

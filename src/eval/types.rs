@@ -98,6 +98,13 @@ pub struct Unit {
         skip_serializing_if = "Option::is_none"
     )]
     pub service_config: Option<BTreeMap<String, Value>>,
+    /// `[Unit]` settings that are not dependencies: start limits, conditions.
+    #[serde(
+        rename = "unitConfig",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub unit_config: Option<BTreeMap<String, Value>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub environment: Option<BTreeMap<String, String>>,
     #[serde(default)]
