@@ -17,6 +17,7 @@ from pathlib import Path
 
 from . import django_manage, static, users
 from .config_install import install_config
+from .database_guard import guard as guard_database
 from .credentials import read_secret_file
 from .environment import SetupPaths, Source, configured_dirs, parse_config
 from .errors import RuntimeFailure
@@ -143,6 +144,7 @@ def run(env: MutableMapping[str, str], report: Callable[[str], None] = print) ->
     wants_users = declaration is not None and bool(declaration.users or declaration.undeclared != "keep")
 
     def migrate(reason: str) -> None:
+        guard_database(inputs.config, env, paths.data_dir, paths.source)
         report(f"migrations: running ({reason})")
         began = time.monotonic()
         django_manage.migrate(paths.source, env, report)
