@@ -1,29 +1,15 @@
 # The module's own config.yaml values, every leaf `lib.mkDefault` so `services.inventree.config`
-# overrides any of them. Database and cache keys are set by database.nix and cache.nix.
+# overrides any of them. Database and cache keys are set by database.nix and cache.nix; site_url
+# and allowed_hosts are declared options with defaults (compat/seed-flake.nix).
 # No secret ever goes here: the file is in the world-readable store.
 { config, lib, ... }:
 let
   cfg = config.services.inventree;
-
-  # Host part of an URL ("https://a.example:8443/x" -> "a.example"; "[::1]" kept whole).
-  siteHost =
-    let
-      m = builtins.match "[a-zA-Z][a-zA-Z0-9+.-]*://([^/:]+|\\[[^]]*]).*" cfg.siteUrl;
-    in
-    if m == null then null else builtins.head m;
-
-  # INTERFACE.md: empty means all hosts; the host of siteUrl is always added.
-  allowedHosts = lib.unique (
-    (if cfg.allowedHosts == [ ] then [ "*" ] else cfg.allowedHosts) ++ lib.optional (siteHost != null) siteHost
-  );
 in
 {
   config = lib.mkIf cfg.enable {
     services.inventree.config = lib.mapAttrsRecursive (_: lib.mkDefault) (
       {
-        site_url = cfg.siteUrl;
-        allowed_hosts = allowedHosts;
-
         debug = false;
         # Upgrades are applied by the setup unit, never by InvenTree itself.
         auto_update = false;

@@ -19,5 +19,7 @@
     ./firewall.nix
     ./admin.nix
     ./validation.nix
+    ./compat/seed-flake.nix
+    ./compat/nixpkgs.nix
   ];
 }

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from . import django_manage, static, users
 from .config_install import install_config
+from .database_guard import guard as guard_database
 from .credentials import read_secret_file
 from .environment import SetupPaths, Source, configured_dirs, parse_config
 from .errors import RuntimeFailure
@@ -198,6 +199,9 @@ def run(env: MutableMapping[str, str], report: Callable[[str], None] = print) ->
         report(f"migrations: running (changed: {', '.join(pending.migrate_reasons)})")
 
         def migrate() -> str:
+            # An empty database while the data dir shows an earlier instance: refuse (see
+            # database_guard) before anything is written.
+            guard_database(inputs.config, env, paths.data_dir, paths.source)
             # Users in the same Django process: no second start on a first setup or an upgrade.
             django_manage.migrate(paths.source, env, apply_users=users_wanted)
             return "migrations: applied"

@@ -149,7 +149,9 @@ class SecondSetupTest(SetupTestCase):
         self.assertIn("migrations: skipped (version, source, migration files and database config unchanged)", self.lines)
 
     def test_database_config_change_migrates(self):
-        database = {"ENGINE": "sqlite3", "NAME": str(self.data / "other.sqlite3")}
+        # The same database with another option (another, empty database next to a migrated one
+        # is refused by the database guard: test_database_guard).
+        database = {**self.config.get("database", {}), "OPTIONS": {"timeout": 30}}
         self.write("store/config.json", json.dumps({**self.config, "database": database}))
         self.assertEqual(self.commands_of_run()[0], [MIGRATE, "--apply-users"])
         self.assertIn("migrations: running (changed: database_config_sha256)", self.lines)
