@@ -101,6 +101,10 @@ let
 in
 {
   config = lib.mkIf cfg.enable {
+    services.inventree.internal.scripts = [
+      quiesce.stop
+      quiesce.resume
+    ];
     environment.systemPackages = [
       (wrapper "invoke")
       (wrapper "manage")

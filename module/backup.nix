@@ -36,6 +36,11 @@ let
 in
 {
   config = lib.mkIf (cfg.enable && cfg.backup.enable) {
+    services.inventree.internal.scripts = [
+      prune
+      quiesce.stop
+      quiesce.resume
+    ];
     systemd.services.inventree-backup = {
       description = "InvenTree backup (database and media)";
       after = [ "inventree-setup.service" ];

@@ -47,6 +47,14 @@ in
           type = lib.types.str;
           description = "The declared users as JSON (no password, only credential names).";
         };
+        scripts = lib.mkOption {
+          type = lib.types.listOf lib.types.package;
+          default = [ ];
+          description = ''
+            Every script the module writes (`writeShellScript` and friends) that a unit or an admin
+            command runs, so the harness can install the same text (src/eval/inspect.nix).
+          '';
+        };
         commands = lib.mkOption {
           type = lib.types.attrsOf (lib.types.listOf lib.types.str);
           description = "Runtime argv (after `python -m inventree_runtime`) of setup, server, cluster, setup-check and wait-for-db.";

@@ -310,7 +310,8 @@ let
   # Scripts the module's units and admin commands run (writeShellScript, writeShellScriptBin…):
   # store path → text and where in the path the file lies, so the systemd tier can install
   # stand-ins running the same text. Scripts are derivations with a `text` attribute, found in
-  # the InvenTree units' serviceConfig values and in the packages the module puts on the PATH.
+  # the InvenTree units' serviceConfig values, in the packages the module puts on the PATH, and in
+  # `internal.scripts` (those a unit names inside a string, e.g. `+${script} arg`).
   scriptsOf =
     config: options:
     let
@@ -319,7 +320,9 @@ let
         n: lib.flatten (lib.attrValues config.systemd.services.${n}.serviceConfig)
       ) (lib.filter isInventreeUnit (lib.attrNames config.systemd.services));
       scripts = lib.filter isScript (
-        unitValues ++ moduleDefinitions options.environment.systemPackages
+        unitValues
+        ++ moduleDefinitions options.environment.systemPackages
+        ++ config.services.inventree.internal.scripts
       );
     in
     lib.listToAttrs (

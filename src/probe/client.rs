@@ -148,6 +148,11 @@ impl ApiClient {
         self.send(Method::PATCH, path, Some(body)).await
     }
 
+    /// DELETE; InvenTree answers 204 with no body.
+    pub async fn delete(&self, path: &str) -> Result<(), ApiError> {
+        self.send::<(), ()>(Method::DELETE, path, None).await
+    }
+
     async fn send<T: DeserializeOwned, B: Serialize>(
         &self,
         method: Method,
@@ -186,6 +191,12 @@ impl ApiClient {
                 message: error_message(&text),
             });
         }
+        // An empty body (204 No Content) reads as JSON null: `()` for a DELETE.
+        let text = if text.trim().is_empty() {
+            "null".to_string()
+        } else {
+            text
+        };
         serde_json::from_str(&text).map_err(|source| ApiError::Decode {
             method,
             url,

@@ -594,3 +594,219 @@ pub async fn no_secret_leaks(
     d.shutdown().await?;
     Ok(report)
 }
+
+/// Waits until `check` holds, polling; fails with `what` and the journals after `budget`.
+async fn wait_until<F, Fut>(
+    d: &Deployment,
+    budget: Duration,
+    what: &str,
+    mut check: F,
+) -> anyhow::Result<Duration>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<bool>>,
+{
+    let started = Instant::now();
+    loop {
+        if check().await? {
+            return Ok(started.elapsed());
+        }
+        if started.elapsed() > budget {
+            anyhow::bail!("{what}: not within {budget:?}{}", d.journals().await);
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// Setup fails at boot (its database is not writable yet, as a late mount or a restore in
+/// progress would leave it), server and worker wait for it; once the cause is gone InvenTree
+/// comes back without anyone touching a unit.
+pub async fn setup_recovers(
+    flake_dir: &Path,
+    env: &SystemdEnv,
+    stand_ins: &StandIns,
+    plan: &HostPlan,
+    template: &Template,
+) -> anyhow::Result<ScenarioReport> {
+    let mut report = ScenarioReport::new("setup failure, then recovery");
+    let d = deploy_from_template(flake_dir, env, stand_ins, plan, template).await?;
+    let database = plan.internal.settings["database"]["NAME"]
+        .as_str()
+        .context("no database NAME")?;
+    let short = Duration::from_secs(30);
+    // The cause: the database belongs to root (setup runs as the service user).
+    d.container
+        .exec_ok(&["chown", "root:root", database], short)
+        .await?;
+    d.systemctl("start", &["inventree.target"], START_TIMEOUT)
+        .await
+        .ok();
+    let server = "inventree-server.service";
+    wait_until(
+        &d,
+        START_TIMEOUT,
+        "setup to fail and the server to wait for it",
+        || async {
+            let setup = d
+                .container
+                .property("inventree-setup.service", "Result")
+                .await?;
+            let restarts: u32 = d
+                .container
+                .property(server, "NRestarts")
+                .await?
+                .parse()
+                .unwrap_or(0);
+            Ok(setup != "success" && restarts >= 1)
+        },
+    )
+    .await?;
+    let setup_result = d
+        .container
+        .property("inventree-setup.service", "Result")
+        .await?;
+    let setup_journal = d.container.journal("inventree-setup.service", 400).await;
+    anyhow::ensure!(
+        setup_journal.contains("database"),
+        "the setup journal does not say what failed:\n{setup_journal}"
+    );
+    let server_journal = d.container.journal(server, 50).await;
+    anyhow::ensure!(
+        server_journal.contains("setup has not completed"),
+        "the server's journal does not say it waits for setup:\n{server_journal}"
+    );
+    report.check(format!(
+        "setup failed ({setup_result}); the server refused to start on an unset-up database and is retrying (its journal: \"setup has not completed …\")"
+    ));
+    let fixed = Instant::now();
+    d.container
+        .exec_ok(&["chown", "inventree:inventree", database], short)
+        .await?;
+    let credentials_made = probe_credentials_when_up(&d).await?;
+    healthy_now(&d, &credentials_made, "the cause was removed").await?;
+    report.figure(
+        "cause removed to healthy, nobody touching a unit",
+        fixed.elapsed(),
+    );
+    let restarts = d.container.property(server, "NRestarts").await?;
+    report.check(format!(
+        "InvenTree came back by itself (server restarts: {restarts})"
+    ));
+    d.shutdown().await?;
+    Ok(report)
+}
+
+/// Probe credentials once setup has succeeded (the probe user needs a migrated database).
+async fn probe_credentials_when_up(d: &Deployment) -> anyhow::Result<Credentials> {
+    wait_until(d, START_TIMEOUT, "setup to succeed", || async {
+        Ok(d.container
+            .property("inventree-setup.service", "ActiveState")
+            .await?
+            == "active")
+    })
+    .await?;
+    probe_credentials(d).await
+}
+
+/// Files in the container's `dir` whose names start with `prefix`.
+fn files_in(d: &Deployment, dir: &str, prefix: &str) -> anyhow::Result<Vec<String>> {
+    let path = d.container.path(dir);
+    let mut names: Vec<String> = std::fs::read_dir(&path)
+        .with_context(|| format!("listing {dir} in the container"))?
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(prefix))
+        .collect();
+    names.sort();
+    Ok(names)
+}
+
+/// The backup timer's service writes a database and a media archive (with server and worker
+/// stopped meanwhile and started again); after the part is deleted, `inventree-restore` brings
+/// it back.
+pub async fn backup_and_restore(
+    flake_dir: &Path,
+    env: &SystemdEnv,
+    stand_ins: &StandIns,
+    plan: &HostPlan,
+    template: &Template,
+) -> anyhow::Result<ScenarioReport> {
+    let mut report = ScenarioReport::new("backup and restore");
+    let d = deploy_from_template(flake_dir, env, stand_ins, plan, template).await?;
+    d.systemctl(
+        "start",
+        &["inventree.target", "inventree-backup.timer"],
+        START_TIMEOUT,
+    )
+    .await?;
+    let next = d
+        .container
+        .property("inventree-backup.timer", "NextElapseUSecRealtime")
+        .await?;
+    report.check(format!("inventree-backup.timer active, next elapse {next}"));
+    let credentials = probe_credentials(&d).await?;
+    healthy_now(&d, &credentials, "the start").await?;
+    let pk = make_part(&d, &credentials, "systemd-tier backup part").await?;
+    let backup_dir = plan.internal.settings["backup_dir"]
+        .as_str()
+        .context("no backup_dir")?;
+    let started = Instant::now();
+    d.systemctl("start", &["inventree-backup.service"], START_TIMEOUT)
+        .await?;
+    report.figure("backup service run", started.elapsed());
+    let db = files_in(&d, backup_dir, "InvenTree-db-")?;
+    let media = files_in(&d, backup_dir, "InvenTree-media-")?;
+    anyhow::ensure!(
+        db.len() == 1 && media.len() == 1,
+        "expected one database and one media archive, found {db:?} {media:?}"
+    );
+    for unit in ["inventree-server.service", "inventree-cluster.service"] {
+        let state = d.container.property(unit, "ActiveState").await?;
+        anyhow::ensure!(
+            state == "active",
+            "{unit} is {state} after the backup: it must be started again"
+        );
+    }
+    report.check(format!(
+        "backup wrote {} and {}; server and worker running again",
+        db[0], media[0]
+    ));
+    healthy_now(&d, &credentials, "the backup").await?;
+
+    let client = crate::probe::client::ApiClient::new(&url(plan)?)?;
+    let (client, _) = probe::auth::authenticate(&client, &credentials, "systemd-tier")
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    client
+        .patch::<serde_json::Value, _>(
+            &format!("/api/part/{pk}/"),
+            &serde_json::json!({"active": false}),
+        )
+        .await?;
+    client.delete(&format!("/api/part/{pk}/")).await?;
+    anyhow::ensure!(
+        !part_exists(&d, &credentials, pk).await?,
+        "part {pk} still there after deleting it"
+    );
+    let restoring = Instant::now();
+    let out = d
+        .container
+        .exec_ok(&["inventree-restore"], START_TIMEOUT)
+        .await?;
+    report.figure("inventree-restore", restoring.elapsed());
+    let credentials = probe_credentials(&d).await?;
+    healthy_now(&d, &credentials, "the restore").await?;
+    anyhow::ensure!(
+        part_exists(&d, &credentials, pk).await?,
+        "part {pk} is not back after the restore:\n{out}"
+    );
+    report.check(format!(
+        "part {pk} deleted, inventree-restore brought it back; its report: {}",
+        out.lines()
+            .filter(|l| l.starts_with("inventree-restore:"))
+            .collect::<Vec<_>>()
+            .join(" / ")
+    ));
+    d.shutdown().await?;
+    Ok(report)
+}
