@@ -25,12 +25,16 @@ let
   prune = pkgs.writeShellScript "inventree-backup-prune" ''
     set -eu
     cd ${lib.escapeShellArg cfg.backup.directory}
+    # An archive's `.metadata` sidecar (django-dbbackup writes one beside each database dump)
+    # is not a backup of its own: it is counted with its archive and removed with it.
     for kind in db media; do
-      ${pkgs.findutils}/bin/find . -maxdepth 1 -type f -name "InvenTree-$kind-*" -printf '%T@ %P\0' \
+      ${pkgs.findutils}/bin/find . -maxdepth 1 -type f -name "InvenTree-$kind-*" ! -name '*.metadata' -printf '%T@ %P\0' \
         | ${pkgs.coreutils}/bin/sort -z -n -r \
         | ${pkgs.coreutils}/bin/tail -z -n +${toString (cfg.backup.keep + 1)} \
         | ${pkgs.coreutils}/bin/cut -z -d ' ' -f 2- \
-        | ${pkgs.findutils}/bin/xargs -0 -r ${pkgs.coreutils}/bin/rm -v --
+        | while IFS= read -r -d "" archive; do
+          ${pkgs.coreutils}/bin/rm -v -f -- "$archive" "$archive.metadata"
+        done
     done
   '';
 in

@@ -59,7 +59,10 @@ async fn shared(env: &BrowserEnv, ctx: &Context) -> Arc<Shared> {
 async fn run(fixture: &str, how: Deployment) -> Option<Report> {
     let _one_at_a_time = SERIAL.lock().await;
     let ctx = Context::for_tests().expect("test context");
-    let env = require!(tier::browser_prerequisites(&ctx).await);
+    let env = require!(tier::browser_prerequisites(&ctx).await)
+        .prepared(&ctx.flake_dir)
+        .await
+        .expect("preparing the frontend tree like pkgs/src.nix");
     let shared = shared(&env, &ctx).await;
     let run_dir = target_tmp("browser-runs").join(format!("{fixture}-{how:?}").to_lowercase());
     let _ = std::fs::remove_dir_all(&run_dir);

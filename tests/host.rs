@@ -26,6 +26,10 @@ static TEMPLATE: OnceCell<Result<scenarios::Template, String>> = OnceCell::const
 async fn host_env() -> Result<(Context, HostEnv), Skip> {
     let ctx = Context::for_tests().map_err(|e| Skip::new(Tier::Host, format!("{e:#}")))?;
     let env = host::host_prerequisites(&ctx).await?;
+    let env = env
+        .prepared(&ctx.flake_dir)
+        .await
+        .unwrap_or_else(|e| panic!("preparing the tree like pkgs/src.nix: {e:#}"));
     Ok((ctx, env))
 }
 
@@ -191,7 +195,7 @@ fn recorded_plans_lay_out_entirely_under_the_instance_root() {
         let plan = plan::read_recorded(&dir, fixture).unwrap();
         let root = tempfile::tempdir().unwrap();
         let src = PathBuf::from("/somewhere/InvenTree");
-        let layout = host::layout::lay_out(&plan, root.path(), &src, 4242).unwrap();
+        let layout = host::layout::lay_out(&plan, root.path(), &src, None, 4242).unwrap();
         for (name, value) in &layout.environment {
             assert!(!value.contains("/nix/store/"), "{fixture}: {name}={value}");
             assert!(

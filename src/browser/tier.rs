@@ -39,6 +39,15 @@ pub struct BrowserEnv {
     pub described: String,
 }
 
+impl BrowserEnv {
+    /// The same environment on the frontend tree prepared like `pkgs/src.nix` (see
+    /// `HostEnv::prepared`).
+    pub async fn prepared(mut self, flake_dir: &Path) -> anyhow::Result<BrowserEnv> {
+        self.host = self.host.prepared(flake_dir).await?;
+        Ok(self)
+    }
+}
+
 /// The manifest the built frontend leaves in the tree; InvenTree's `/web/` page reads it.
 pub fn frontend_manifest(src: &Path) -> PathBuf {
     src.join("src/backend/InvenTree/web/static/web/.vite/manifest.json")
@@ -438,7 +447,9 @@ pub async fn run_all(ctx: &Context) -> anyhow::Result<String> {
     let started = Instant::now();
     let env = browser_prerequisites(ctx)
         .await
-        .map_err(|skip| anyhow::anyhow!("{skip}"))?;
+        .map_err(|skip| anyhow::anyhow!("{skip}"))?
+        .prepared(&ctx.flake_dir)
+        .await?;
     let plans = plans(ctx).await?;
     let defaults = plans
         .iter()

@@ -17,7 +17,9 @@ use crate::{
 pub async fn run(ctx: &Context, args: HostArgs) -> anyhow::Result<ExitCode> {
     let env = host::host_prerequisites(ctx)
         .await
-        .map_err(|skip| anyhow::anyhow!("cannot run on this host: {}", skip.reason))?;
+        .map_err(|skip| anyhow::anyhow!("cannot run on this host: {}", skip.reason))?
+        .prepared(&ctx.flake_dir)
+        .await?;
     eprintln!("host: {}", env.described);
     let plan = load_plan(ctx, &args.fixture).await?;
     let mut instance = Instance::create_on_port(&env, &plan, args.port)?;

@@ -58,8 +58,14 @@ impl Instance {
             Some(port) => port,
             None => free_port()?,
         };
-        let layout = layout::lay_out(plan, dir.path(), &host.src, port)
-            .with_context(|| format!("laying out fixture {}", plan.fixture))?;
+        let layout = layout::lay_out(
+            plan,
+            dir.path(),
+            &host.src,
+            host.static_source.as_deref(),
+            port,
+        )
+        .with_context(|| format!("laying out fixture {}", plan.fixture))?;
         Ok(Instance {
             plan: plan.clone(),
             layout,

@@ -160,7 +160,13 @@ pub fn sentinel(name: &str) -> String {
 }
 
 /// Writes everything the units would find, under `root` (which must exist and be empty).
-pub fn lay_out(plan: &HostPlan, root: &Path, src: &Path, port: u16) -> anyhow::Result<Layout> {
+pub fn lay_out(
+    plan: &HostPlan,
+    root: &Path,
+    src: &Path,
+    static_source: Option<&Path>,
+    port: u16,
+) -> anyhow::Result<Layout> {
     let data_dir_planned = plan.data_dir()?;
     let data_dir = PathBuf::from(relocate(data_dir_planned, root));
     if !data_dir.starts_with(root) {
@@ -198,8 +204,12 @@ pub fn lay_out(plan: &HostPlan, root: &Path, src: &Path, port: u16) -> anyhow::R
             "INVENTREE_SRC" => src.display().to_string(),
             "INVENTREE_CONFIG_SOURCE" => config_source.display().to_string(),
             "INVENTREE_USERS_FILE" => users_file.display().to_string(),
-            // Static files collected at build time do not exist here: setup collects them.
-            "INVENTREE_STATIC_SOURCE" => continue,
+            // Static files collected when the tree was prepared, as the package's `src.static`;
+            // a raw tree has none, and setup collects them.
+            "INVENTREE_STATIC_SOURCE" => match static_source {
+                Some(dir) => dir.display().to_string(),
+                None => continue,
+            },
             "INVENTREE_ALLOWED_HOSTS" => allow_loopback(value),
             _ => relocate(value, root),
         };

@@ -56,7 +56,9 @@ pub async fn run_all(ctx: &Context) -> anyhow::Result<(String, Vec<scenarios::Sc
     let started = std::time::Instant::now();
     let env = host_prerequisites(ctx)
         .await
-        .map_err(|skip| anyhow::anyhow!("{skip}"))?;
+        .map_err(|skip| anyhow::anyhow!("{skip}"))?
+        .prepared(&ctx.flake_dir)
+        .await?;
     let (plans, origin) = plan::load(ctx, plan::FIXTURES).await?;
     eprintln!("   {origin}");
     let find = |name: &str| {

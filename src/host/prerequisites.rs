@@ -22,8 +22,29 @@ pub struct HostEnv {
     pub python: PathBuf,
     /// The directory holding the `inventree_runtime` package (goes on PYTHONPATH).
     pub runtime_dir: PathBuf,
+    /// Static files collected when the tree was prepared (`src.static` of the package), which
+    /// setup copies as the module has it copy them (`INVENTREE_STATIC_SOURCE`); `None` for a raw
+    /// tree, where setup collects them itself.
+    pub static_source: Option<PathBuf>,
     /// One line saying where each came from.
     pub described: String,
+}
+
+impl HostEnv {
+    /// The same environment on the tree prepared the way `pkgs/src.nix` prepares the package's
+    /// (patched, static files collected; see `prepared_src`), which is what the units run.
+    pub async fn prepared(mut self, flake_dir: &Path) -> anyhow::Result<HostEnv> {
+        let prepared = crate::prepared_src::prepare(flake_dir, &self.src, &self.python).await?;
+        self.described = format!(
+            "{} (prepared like pkgs/src.nix in {}{})",
+            self.described,
+            prepared.path.display(),
+            if prepared.reused { ", reused" } else { "" }
+        );
+        self.static_source = Some(prepared.static_dir());
+        self.src = prepared.path;
+        Ok(self)
+    }
 }
 
 pub fn manage_py(src: &Path) -> PathBuf {
@@ -76,6 +97,7 @@ pub async fn host_prerequisites(ctx: &Context) -> Prerequisite<HostEnv> {
         src: src.value.clone(),
         python: python.value.clone(),
         runtime_dir,
+        static_source: None,
         described: format!(
             "InvenTree source {} ({}); Python {} ({})",
             src.value.display(),

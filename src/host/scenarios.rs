@@ -238,6 +238,20 @@ pub async fn defaults(host: &HostEnv, plan: &HostPlan) -> anyhow::Result<Scenari
             .map(|s| s.version.as_str())
             .unwrap_or("?")
     ));
+    // The prepared tree is patched as the package is: no "uncommon configuration" warning.
+    let server_log =
+        std::fs::read_to_string(instance.layout.logs_dir.join("server.log")).unwrap_or_default();
+    for (what, text) in [
+        ("setup", setup.output.as_str()),
+        ("server", server_log.as_str()),
+    ] {
+        anyhow::ensure!(
+            !text.contains("INVE-W10"),
+            "the {what} log shows INVE-W10 (config directory in the source tree): is the tree prepared like pkgs/src.nix?"
+        );
+    }
+    report
+        .check("no INVE-W10 in the setup and server logs (the tree is prepared like pkgs/src.nix)");
     // The first session on a fresh database: InvenTree once ended it on the next request.
     if let Credentials::Password { username, password } = &credentials {
         let held =

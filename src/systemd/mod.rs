@@ -17,3 +17,83 @@ pub mod scenarios;
 pub mod store;
 
 pub use prerequisites::{systemd_prerequisites, SystemdEnv};
+
+use std::time::Instant;
+
+use crate::{
+    context::Context,
+    host::{plan, scenarios::ScenarioReport},
+    tiers::{Tier, TierOutcome, TierRunner},
+};
+
+/// `check`'s entry for the systemd tier: every scenario, one after the other.
+pub fn tier_runner() -> TierRunner {
+    TierRunner {
+        tier: Tier::Systemd,
+        prerequisites: |ctx| {
+            Box::pin(async move { systemd_prerequisites(ctx).await.map(|env| env.described) })
+        },
+        run: |ctx| {
+            Box::pin(async move {
+                match run_all(ctx).await {
+                    Ok(summary) => TierOutcome::Passed { summary },
+                    Err(e) => TierOutcome::Failed {
+                        details: format!("{e:#}"),
+                    },
+                }
+            })
+        },
+    }
+}
+
+/// Runs every scenario (each on its own container); returns a one-line summary.
+pub async fn run_all(ctx: &Context) -> anyhow::Result<String> {
+    use anyhow::Context as _;
+    let started = Instant::now();
+    let env = systemd_prerequisites(ctx)
+        .await
+        .map_err(|skip| anyhow::anyhow!("{skip}"))?;
+    let (plans, origin) = plan::load(ctx, plan::FIXTURES).await?;
+    eprintln!("   {origin}");
+    let find = |name: &str| {
+        plans
+            .iter()
+            .find(|p| p.fixture == name)
+            .with_context(|| format!("no plan for {name}"))
+    };
+    let (defaults, users, backups) = (find("defaults-sqlite")?, find("users")?, find("backups")?);
+    let stand_ins = deployment::StandIns::prepare(&ctx.flake_dir, &env).await?;
+    let dir = &ctx.flake_dir;
+    let mut reports: Vec<ScenarioReport> = Vec::new();
+    let mut show = |report: ScenarioReport| {
+        eprint!("{}", report.render());
+        reports.push(report);
+    };
+    for plan in [defaults, backups, users] {
+        show(scenarios::units_as_rendered(dir, &env, &stand_ins, plan).await?);
+    }
+    let (cold, template) = scenarios::cold_start(dir, &env, &stand_ins, defaults).await?;
+    show(cold);
+    show(scenarios::restart(dir, &env, &stand_ins, defaults, &template).await?);
+    show(scenarios::worker_killed(dir, &env, &stand_ins, defaults, &template).await?);
+    show(scenarios::setup_recovers(dir, &env, &stand_ins, users, &template).await?);
+    show(scenarios::security_live(dir, &env, &stand_ins, defaults, &template).await?);
+    show(scenarios::no_secret_leaks(dir, &env, &stand_ins, users, &template).await?);
+    show(scenarios::backup_and_restore(dir, &env, &stand_ins, backups, &template).await?);
+    let figure = |prefix: &str| {
+        reports
+            .iter()
+            .flat_map(|r| r.figures.iter())
+            .find(|(name, _)| name.starts_with(prefix))
+            .map(|(_, s)| format!("{s:.1} s"))
+            .unwrap_or_else(|| "-".into())
+    };
+    Ok(format!(
+        "{} scenarios passed; cold start {}, warm restart {}, setup recovery {}; {:.0} s in all",
+        reports.len(),
+        figure("cold start to healthy"),
+        figure("warm restart to healthy"),
+        figure("password file in place to healthy"),
+        started.elapsed().as_secs_f64()
+    ))
+}

@@ -618,9 +618,10 @@ where
     }
 }
 
-/// Setup fails at boot (its database is not writable yet, as a late mount or a restore in
-/// progress would leave it), server and worker wait for it; once the cause is gone InvenTree
-/// comes back without anyone touching a unit.
+/// Setup fails at boot (a password file it loads is not there yet, as with secrets that a
+/// secrets manager provisions later), server and worker wait for it; once the file is there,
+/// InvenTree comes back without anyone touching a unit. (Making the database unwritable would
+/// not do: `StateDirectory=` hands the whole data directory back to the service user at start.)
 pub async fn setup_recovers(
     flake_dir: &Path,
     env: &SystemdEnv,
@@ -630,45 +631,26 @@ pub async fn setup_recovers(
 ) -> anyhow::Result<ScenarioReport> {
     let mut report = ScenarioReport::new("setup failure, then recovery");
     let d = deploy_from_template(flake_dir, env, stand_ins, plan, template).await?;
-    let database = plan.internal.settings["database"]["NAME"]
-        .as_str()
-        .context("no database NAME")?;
+    let (credential, file) = super::install::credential_files(plan)
+        .into_iter()
+        .find(|(name, _)| name.starts_with("user-password-"))
+        .context("the recovery scenario needs a fixture with a declared user's password file")?;
     let short = Duration::from_secs(30);
-    // The cause: the database belongs to root (setup runs as the service user).
-    d.container
-        .exec_ok(&["chown", "root:root", database], short)
-        .await?;
-    d.systemctl("start", &["inventree.target"], START_TIMEOUT)
-        .await
-        .ok();
+    let held = format!("{file}.not-yet");
+    d.container.exec_ok(&["mv", &file, &held], short).await?;
+    d.systemctl("start", &["inventree.target"], START_TIMEOUT).await.ok();
     let server = "inventree-server.service";
-    wait_until(
-        &d,
-        START_TIMEOUT,
-        "setup to fail and the server to wait for it",
-        || async {
-            let setup = d
-                .container
-                .property("inventree-setup.service", "Result")
-                .await?;
-            let restarts: u32 = d
-                .container
-                .property(server, "NRestarts")
-                .await?
-                .parse()
-                .unwrap_or(0);
-            Ok(setup != "success" && restarts >= 1)
-        },
-    )
+    wait_until(&d, START_TIMEOUT, "setup to fail and the server to wait for it", || async {
+        let setup = d.container.property("inventree-setup.service", "Result").await?;
+        let restarts: u32 = d.container.property(server, "NRestarts").await?.parse().unwrap_or(0);
+        Ok(setup != "success" && restarts >= 1)
+    })
     .await?;
-    let setup_result = d
-        .container
-        .property("inventree-setup.service", "Result")
-        .await?;
-    let setup_journal = d.container.journal("inventree-setup.service", 400).await;
+    let setup_result = d.container.property("inventree-setup.service", "Result").await?;
+    let setup_journal = d.container.journal("inventree-setup.service", 50).await;
     anyhow::ensure!(
-        setup_journal.contains("database"),
-        "the setup journal does not say what failed:\n{setup_journal}"
+        setup_journal.to_lowercase().contains("credential"),
+        "the setup journal does not name the missing credential:\n{setup_journal}"
     );
     let server_journal = d.container.journal(server, 50).await;
     anyhow::ensure!(
@@ -676,22 +658,15 @@ pub async fn setup_recovers(
         "the server's journal does not say it waits for setup:\n{server_journal}"
     );
     report.check(format!(
-        "setup failed ({setup_result}); the server refused to start on an unset-up database and is retrying (its journal: \"setup has not completed …\")"
+        "setup failed without {credential} ({file}): result {setup_result}; the server refused to start before setup (\"setup has not completed …\") and retries"
     ));
     let fixed = Instant::now();
-    d.container
-        .exec_ok(&["chown", "inventree:inventree", database], short)
-        .await?;
-    let credentials_made = probe_credentials_when_up(&d).await?;
-    healthy_now(&d, &credentials_made, "the cause was removed").await?;
-    report.figure(
-        "cause removed to healthy, nobody touching a unit",
-        fixed.elapsed(),
-    );
+    d.container.exec_ok(&["mv", &held, &file], short).await?;
+    let credentials = probe_credentials_when_up(&d).await?;
+    healthy_now(&d, &credentials, "the password file appeared").await?;
+    report.figure("password file in place to healthy, nobody touching a unit", fixed.elapsed());
     let restarts = d.container.property(server, "NRestarts").await?;
-    report.check(format!(
-        "InvenTree came back by itself (server restarts: {restarts})"
-    ));
+    report.check(format!("InvenTree came back by itself (server restarts: {restarts})"));
     d.shutdown().await?;
     Ok(report)
 }
@@ -708,14 +683,15 @@ async fn probe_credentials_when_up(d: &Deployment) -> anyhow::Result<Credentials
     probe_credentials(d).await
 }
 
-/// Files in the container's `dir` whose names start with `prefix`.
+/// Archives in the container's `dir` whose names start with `prefix` (not their `.metadata`
+/// sidecars).
 fn files_in(d: &Deployment, dir: &str, prefix: &str) -> anyhow::Result<Vec<String>> {
     let path = d.container.path(dir);
     let mut names: Vec<String> = std::fs::read_dir(&path)
         .with_context(|| format!("listing {dir} in the container"))?
         .filter_map(|e| e.ok())
         .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with(prefix))
+        .filter(|n| n.starts_with(prefix) && !n.ends_with(".metadata"))
         .collect();
     names.sort();
     Ok(names)
