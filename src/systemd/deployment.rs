@@ -70,6 +70,16 @@ async fn check_libraries(
     Ok(())
 }
 
+/// The container shares the host's network: the fixture's port must be free, or the probe would
+/// talk to whatever holds it.
+fn port_is_free(plan: &HostPlan) -> anyhow::Result<()> {
+    let url = super::scenarios::url(plan)?;
+    let bind = url.trim_start_matches("http://");
+    std::net::TcpListener::bind(bind)
+        .map(drop)
+        .with_context(|| format!("{bind}, where {}'s server listens, is in use on this host (another InvenTree, or a leftover container: pgrep -af systemd-nspawn)", plan.fixture))
+}
+
 /// A name nspawn accepts and that says whose container it is.
 fn machine_name(fixture: &str) -> String {
     let clean: String = fixture
@@ -107,6 +117,7 @@ impl Deployment {
             wrapper_nix: &wrapper_nix,
         };
         let plan_store = store::plan_store(plan, &sources)?;
+        port_is_free(plan)?;
         let mut binds = vec![Bind {
             host: store_dir.clone(),
             container: "/nix/store".into(),

@@ -638,15 +638,33 @@ pub async fn setup_recovers(
     let short = Duration::from_secs(30);
     let held = format!("{file}.not-yet");
     d.container.exec_ok(&["mv", &file, &held], short).await?;
-    d.systemctl("start", &["inventree.target"], START_TIMEOUT).await.ok();
+    d.systemctl("start", &["inventree.target"], START_TIMEOUT)
+        .await
+        .ok();
     let server = "inventree-server.service";
-    wait_until(&d, START_TIMEOUT, "setup to fail and the server to wait for it", || async {
-        let setup = d.container.property("inventree-setup.service", "Result").await?;
-        let restarts: u32 = d.container.property(server, "NRestarts").await?.parse().unwrap_or(0);
-        Ok(setup != "success" && restarts >= 1)
-    })
+    wait_until(
+        &d,
+        START_TIMEOUT,
+        "setup to fail and the server to wait for it",
+        || async {
+            let setup = d
+                .container
+                .property("inventree-setup.service", "Result")
+                .await?;
+            let restarts: u32 = d
+                .container
+                .property(server, "NRestarts")
+                .await?
+                .parse()
+                .unwrap_or(0);
+            Ok(setup != "success" && restarts >= 1)
+        },
+    )
     .await?;
-    let setup_result = d.container.property("inventree-setup.service", "Result").await?;
+    let setup_result = d
+        .container
+        .property("inventree-setup.service", "Result")
+        .await?;
     let setup_journal = d.container.journal("inventree-setup.service", 50).await;
     anyhow::ensure!(
         setup_journal.to_lowercase().contains("credential"),
@@ -664,9 +682,14 @@ pub async fn setup_recovers(
     d.container.exec_ok(&["mv", &held, &file], short).await?;
     let credentials = probe_credentials_when_up(&d).await?;
     healthy_now(&d, &credentials, "the password file appeared").await?;
-    report.figure("password file in place to healthy, nobody touching a unit", fixed.elapsed());
+    report.figure(
+        "password file in place to healthy, nobody touching a unit",
+        fixed.elapsed(),
+    );
     let restarts = d.container.property(server, "NRestarts").await?;
-    report.check(format!("InvenTree came back by itself (server restarts: {restarts})"));
+    report.check(format!(
+        "InvenTree came back by itself (server restarts: {restarts})"
+    ));
     d.shutdown().await?;
     Ok(report)
 }
