@@ -35,8 +35,16 @@ class Selection:
 
 
 def newest(directory: Path, prefix: str) -> Path | None:
-    """The most recently modified file of `directory` whose name starts with `prefix`."""
-    candidates = [p for p in directory.iterdir() if p.is_file() and p.name.startswith(prefix)]
+    """The most recently modified backup of `directory` whose name starts with `prefix`.
+
+    Not a `.metadata` sidecar: django-dbbackup writes one beside each database dump, after it, so
+    it is always the newest file (restoring it fails with "file is not a database").
+    """
+    candidates = [
+        p
+        for p in directory.iterdir()
+        if p.is_file() and p.name.startswith(prefix) and not p.name.endswith(".metadata")
+    ]
     return max(candidates, key=lambda p: (p.stat().st_mtime, p.name), default=None)
 
 

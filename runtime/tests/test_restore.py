@@ -52,6 +52,14 @@ class RestoreTest(TempDirTestCase):
             ],
         )  # fmt: skip
 
+    def test_the_metadata_sidecar_written_after_a_dump_is_not_taken_for_the_newest_backup(self):
+        # Found by the systemd tier: dbbackup writes `<dump>.metadata` after the dump.
+        self.backup("InvenTree-db-2026-01-02-000000.sqlite3.gz", age=100)
+        self.backup("InvenTree-db-2026-01-02-000000.sqlite3.gz.metadata", age=90)
+        self.backup("InvenTree-media-2026-01-02-000000.tar.gz", age=100)
+        commands = self.run_restore()
+        self.assertEqual(commands[0][5], "InvenTree-db-2026-01-02-000000.sqlite3.gz")
+
     def test_named_backups_win_over_newer_ones(self):
         self.backup("InvenTree-db-old.sqlite3", age=200)
         self.backup("InvenTree-db-new.sqlite3", age=100)
