@@ -148,19 +148,10 @@ async fn no_credential_content_reaches_unit_files_environment_config_or_journal(
     println!("{}", report.render());
     eprintln!("{}", report.render());
 }
-#[tokio::test]
-async fn setup_failing_at_start_recovers_by_itself_once_the_cause_is_gone() {
-    let (ctx, env) = require!(systemd_env().await);
-    let _one = ONE_AT_A_TIME.lock().await;
-    let (_, template) = cold(&ctx, &env).await;
-    let stand_ins = stand_ins(&ctx, &env).await;
-    let users = plan(&ctx, "users").await;
-    let report = scenarios::setup_recovers(&ctx.flake_dir, &env, &stand_ins, &users, &template)
-        .await
-        .unwrap_or_else(|e| panic!("{e:#}"));
-    println!("{}", report.render());
-    eprintln!("{}", report.render());
-}
+template_scenario!(
+    setup_failing_at_start_recovers_by_itself_once_the_cause_is_gone,
+    scenarios::setup_recovers
+);
 
 #[tokio::test]
 async fn backup_service_archives_database_and_media_and_inventree_restore_brings_a_deleted_part_back(

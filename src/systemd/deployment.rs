@@ -72,9 +72,14 @@ async fn check_libraries(
 
 /// The container shares the host's network: the fixture's port must be free, or the probe would
 /// talk to whatever holds it.
-fn port_is_free(plan: &HostPlan) -> anyhow::Result<()> {
+/// A container killed a moment ago may still be releasing it: wait a little.
+async fn port_is_free(plan: &HostPlan) -> anyhow::Result<()> {
     let url = super::scenarios::url(plan)?;
     let bind = url.trim_start_matches("http://");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpListener::bind(bind).is_err() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
     std::net::TcpListener::bind(bind)
         .map(drop)
         .with_context(|| format!("{bind}, where {}'s server listens, is in use on this host (another InvenTree, or a leftover container: pgrep -af systemd-nspawn)", plan.fixture))
@@ -117,7 +122,7 @@ impl Deployment {
             wrapper_nix: &wrapper_nix,
         };
         let plan_store = store::plan_store(plan, &sources)?;
-        port_is_free(plan)?;
+        port_is_free(plan).await?;
         let mut binds = vec![Bind {
             host: store_dir.clone(),
             container: "/nix/store".into(),

@@ -76,7 +76,7 @@ pub async fn run_all(ctx: &Context) -> anyhow::Result<String> {
     show(cold);
     show(scenarios::restart(dir, &env, &stand_ins, defaults, &template).await?);
     show(scenarios::worker_killed(dir, &env, &stand_ins, defaults, &template).await?);
-    show(scenarios::setup_recovers(dir, &env, &stand_ins, users, &template).await?);
+    show(scenarios::setup_recovers(dir, &env, &stand_ins, defaults, &template).await?);
     show(scenarios::security_live(dir, &env, &stand_ins, defaults, &template).await?);
     show(scenarios::no_secret_leaks(dir, &env, &stand_ins, users, &template).await?);
     show(scenarios::backup_and_restore(dir, &env, &stand_ins, backups, &template).await?);
@@ -93,7 +93,7 @@ pub async fn run_all(ctx: &Context) -> anyhow::Result<String> {
         reports.len(),
         figure("cold start to healthy"),
         figure("warm restart to healthy"),
-        figure("password file in place to healthy"),
+        figure("cause removed to healthy"),
         started.elapsed().as_secs_f64()
     ))
 }
