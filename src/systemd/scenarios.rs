@@ -806,6 +806,69 @@ pub async fn backup_and_restore(
             .collect::<Vec<_>>()
             .join(" / ")
     ));
+    check_retention(&d, backup_dir, &mut report).await?;
     d.shutdown().await?;
     Ok(report)
+}
+
+/// The backup unit's prune step (ExecStartPost) keeps `backup.keep` archives of each kind, with
+/// their `.metadata` sidecars, and removes older ones together with theirs.
+async fn check_retention(
+    d: &Deployment,
+    backup_dir: &str,
+    report: &mut ScenarioReport,
+) -> anyhow::Result<()> {
+    let prune = d
+        .plan
+        .system
+        .units
+        .get("inventree-backup.service")
+        .and_then(|unit| {
+            unit.text
+                .lines()
+                .find_map(|l| l.strip_prefix("ExecStartPost="))
+        })
+        .map(|p| p.trim().to_string())
+        .context("the backup unit has no ExecStartPost (prune) step")?;
+    // backup.keep, as the prune script has it: `tail -z -n +<keep + 1>`.
+    let keep: usize = d
+        .plan
+        .system
+        .scripts
+        .get(&prune)
+        .and_then(|s| s.text.split("tail -z -n +").nth(1))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse::<usize>().ok())
+        .map(|n| n - 1)
+        .context("cannot read backup.keep from the prune script")?;
+    let existing = files_in(d, backup_dir, "InvenTree-db-")?.len();
+    let fakes = keep + 2;
+    let script = format!(
+        "cd {backup_dir} && for i in $(seq 10 {}); do f=InvenTree-db-2000-01-01-0000$i.sqlite3.gz; \
+         touch -d \"2000-01-01 00:00:$i\" $f $f.metadata; done",
+        9 + fakes
+    );
+    d.container
+        .exec_ok(&["sh", "-c", &script], Duration::from_secs(30))
+        .await?;
+    d.container
+        .exec_ok(&[&prune], Duration::from_secs(60))
+        .await?;
+    let archives = files_in(d, backup_dir, "InvenTree-db-")?;
+    let sidecars = std::fs::read_dir(d.container.path(backup_dir))?
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with("InvenTree-db-"))
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".metadata"))
+        .count();
+    anyhow::ensure!(
+        archives.len() == keep && sidecars == keep,
+        "prune kept {} database archives and {sidecars} .metadata files of {} (keep = {keep}): {archives:?}",
+        archives.len(),
+        existing + fakes
+    );
+    report.check(format!(
+        "retention: of {} database archives (each with its .metadata) prune kept the newest {keep}, sidecars with them",
+        existing + fakes
+    ));
+    Ok(())
 }
