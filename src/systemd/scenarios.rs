@@ -441,12 +441,14 @@ pub async fn worker_killed(
         unit,
     ];
     d.container.exec_ok(&kill, Duration::from_secs(10)).await?;
-    // The probe enqueues its task at once, while systemd waits RestartSec before restarting.
+    // systemd notices the death within moments; the probe then enqueues its task while systemd
+    // waits RestartSec before restarting the worker.
+    let died = format!("{unit} to die after SIGKILL to {pid}");
+    wait_until(&d, Duration::from_secs(10), &died, || async {
+        Ok(d.container.property(unit, "ActiveState").await? != "active")
+    })
+    .await?;
     let state = d.container.property(unit, "ActiveState").await?;
-    anyhow::ensure!(
-        state != "active",
-        "{unit} is still active right after kill -9 of {pid}"
-    );
     let mut options = ProbeOptions::new(url(&d.plan)?);
     options.credentials = Some(credentials.clone());
     options.task_timeout = Duration::from_secs(120);
