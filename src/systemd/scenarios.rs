@@ -285,6 +285,20 @@ pub async fn deploy_from_template(
     Ok(d)
 }
 
+/// As [`deploy_from_template`], with `inventree.target` started.
+async fn started_from_template(
+    flake_dir: &Path,
+    env: &SystemdEnv,
+    stand_ins: &StandIns,
+    plan: &HostPlan,
+    template: &Template,
+) -> anyhow::Result<Deployment> {
+    let d = deploy_from_template(flake_dir, env, stand_ins, plan, template).await?;
+    d.systemctl("start", &["inventree.target"], START_TIMEOUT)
+        .await?;
+    Ok(d)
+}
+
 /// Installed unit files are the rendered ones: the files on disk byte for byte, and what systemd
 /// loaded (`systemctl cat`, no drop-ins) directive by directive, store hashes aside.
 pub async fn units_as_rendered(
@@ -341,12 +355,21 @@ async fn healthy_now(
         .with_context(|| format!("after {what}"))
 }
 
-/// A part made through the API: the data a restart must keep.
-async fn make_part(d: &Deployment, credentials: &Credentials, name: &str) -> anyhow::Result<u64> {
+/// An API client of the deployment's server with a token of `credentials`.
+async fn api_client(
+    d: &Deployment,
+    credentials: &Credentials,
+) -> anyhow::Result<crate::probe::client::ApiClient> {
     let client = crate::probe::client::ApiClient::new(&url(&d.plan)?)?;
     let (client, _) = probe::auth::authenticate(&client, credentials, "systemd-tier")
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(client)
+}
+
+/// A part made through the API: the data a restart must keep.
+async fn make_part(d: &Deployment, credentials: &Credentials, name: &str) -> anyhow::Result<u64> {
+    let client = api_client(d, credentials).await?;
     let part: probe::api::Part = client
         .post(
             "/api/part/",
@@ -357,10 +380,7 @@ async fn make_part(d: &Deployment, credentials: &Credentials, name: &str) -> any
 }
 
 async fn part_exists(d: &Deployment, credentials: &Credentials, pk: u64) -> anyhow::Result<bool> {
-    let client = crate::probe::client::ApiClient::new(&url(&d.plan)?)?;
-    let (client, _) = probe::auth::authenticate(&client, credentials, "systemd-tier")
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let client = api_client(d, credentials).await?;
     Ok(client
         .get::<probe::api::Part>(&format!("/api/part/{pk}/"))
         .await
@@ -423,9 +443,7 @@ pub async fn worker_killed(
     template: &Template,
 ) -> anyhow::Result<ScenarioReport> {
     let mut report = ScenarioReport::new("worker killed");
-    let d = deploy_from_template(flake_dir, env, stand_ins, plan, template).await?;
-    d.systemctl("start", &["inventree.target"], START_TIMEOUT)
-        .await?;
+    let d = started_from_template(flake_dir, env, stand_ins, plan, template).await?;
     let credentials = probe_credentials(&d).await?;
     healthy_now(&d, &credentials, "the start").await?;
     let unit = "inventree-cluster.service";
@@ -487,9 +505,7 @@ pub async fn security_live(
 ) -> anyhow::Result<ScenarioReport> {
     use crate::eval::security::{parse_exposures, score_units, MAX_EXPOSURE};
     let mut report = ScenarioReport::new("security of running units");
-    let d = deploy_from_template(flake_dir, env, stand_ins, plan, template).await?;
-    d.systemctl("start", &["inventree.target"], START_TIMEOUT)
-        .await?;
+    let d = started_from_template(flake_dir, env, stand_ins, plan, template).await?;
     let services: Vec<(String, String)> = plan
         .system
         .units
@@ -545,9 +561,7 @@ pub async fn no_secret_leaks(
     template: &Template,
 ) -> anyhow::Result<ScenarioReport> {
     let mut report = ScenarioReport::new(&format!("no secret leaks ({})", plan.fixture));
-    let d = deploy_from_template(flake_dir, env, stand_ins, plan, template).await?;
-    d.systemctl("start", &["inventree.target"], START_TIMEOUT)
-        .await?;
+    let d = started_from_template(flake_dir, env, stand_ins, plan, template).await?;
     anyhow::ensure!(
         !d.credentials.is_empty(),
         "{} loads no credential: nothing to check",
@@ -774,10 +788,7 @@ pub async fn backup_and_restore(
     ));
     healthy_now(&d, &credentials, "the backup").await?;
 
-    let client = crate::probe::client::ApiClient::new(&url(plan)?)?;
-    let (client, _) = probe::auth::authenticate(&client, &credentials, "systemd-tier")
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let client = api_client(&d, &credentials).await?;
     client
         .patch::<serde_json::Value, _>(
             &format!("/api/part/{pk}/"),
