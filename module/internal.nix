@@ -81,6 +81,15 @@ in
         # Write logs to the journal only; no log file in the state directory.
         INVENTREE_CONSOLE_LOG = "true";
         INVENTREE_WRITE_LOG = "false";
+        # Labels and reports: WeasyPrint finds cfg.fonts plus what the system's fontconfig
+        # adds (/etc/fonts/conf.d: aliases, `fonts.packages`), never /usr/share/fonts or a
+        # profile: on a NixOS without fonts the printed PDFs still have text.
+        FONTCONFIG_FILE = toString (
+          pkgs.makeFontsConf {
+            fontDirectories = cfg.fonts;
+            impureFontDirectories = [ ];
+          }
+        );
       }
       # With secretKeyFile the key arrives as the credential INVENTREE_SECRET_KEY, which the
       # runtime exports as that variable; InvenTree prefers it over any key file.

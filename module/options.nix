@@ -167,6 +167,21 @@ in
       '';
     };
 
+    fonts = lib.mkOption {
+      type = lib.types.listOf lib.types.package;
+      default = [ pkgs.dejavu_fonts ];
+      defaultText = lib.literalExpression "[ pkgs.dejavu_fonts ]";
+      example = lib.literalExpression "[ pkgs.dejavu_fonts pkgs.noto-fonts pkgs.noto-fonts-cjk-sans ]";
+      description = ''
+        Fonts the label and report printer (WeasyPrint, through Pango and fontconfig) may use.
+        A NixOS system service sees no fonts of its own, and a PDF rendered without one has no
+        text; the units therefore get `FONTCONFIG_FILE` naming a fontconfig file that lists
+        these packages, and includes the system's `/etc/fonts/conf.d` (aliases and, with
+        `fonts.fontconfig.enable`, the system's `fonts.packages`). Add fonts for the scripts
+        and symbols your templates print.
+      '';
+    };
+
     dataDir = lib.mkOption {
       type = lib.types.str;
       default = "/var/lib/inventree";

@@ -8,11 +8,13 @@
 //! Scenarios run one at a time (each starts a full InvenTree); the ones that are not about a
 //! first start share one migrated template database (see `host::scenarios`).
 
-use std::path::PathBuf;
+use std::{path::PathBuf, time::Duration};
 
 use inventree_harness::{
     context::Context,
     host::{self, plan, scenarios, HostEnv, HostPlan},
+    printing,
+    process::{self, Spec},
     require,
     tiers::{Skip, Tier},
 };
@@ -111,6 +113,67 @@ async fn restart_keeps_data_and_skips_migrations() {
         .await
         .unwrap_or_else(|e| panic!("{e:#}"));
     show(&report);
+}
+
+#[tokio::test]
+async fn a_part_label_and_a_stock_item_report_print_as_pdfs_showing_the_part() {
+    let (ctx, env) = require!(host_env().await);
+    let _one = ONE_AT_A_TIME.lock().await;
+    let template = template(&ctx, &env).await;
+    let plan = plan(&ctx, "defaults-sqlite").await;
+    let report = scenarios::printing(&env, &plan, &template)
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    show(&report);
+}
+
+/// The PDF check of the printing scenarios, on a PDF WeasyPrint renders here: a name the
+/// layout broke across lines is found, a missing one is named.
+#[tokio::test]
+async fn pdf_check_finds_text_broken_across_lines_and_names_missing_text() {
+    let (_ctx, env) = require!(host_env().await);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let pdf = dir.path().join("label.pdf");
+    let render = format!(
+        "import weasyprint; weasyprint.HTML(string=\"<div style='width:3em'>Printed resistor host-tier</div>\").write_pdf('{}')",
+        pdf.display()
+    );
+    process::run(
+        &Spec::new(&env.python).args(["-c", &render]),
+        Duration::from_secs(120),
+    )
+    .await
+    .expect("running weasyprint")
+    .require_success()
+    .expect("weasyprint rendered");
+    let printed = printing::Printed {
+        what: "part label",
+        template: "narrow".into(),
+        media_path: "label.pdf".into(),
+        expected: vec!["Printed resistor host-tier".into()],
+        elapsed: Duration::ZERO,
+    };
+    let text = printing::pdf_text(&env.python, &pdf)
+        .await
+        .expect("pdf text");
+    assert!(
+        text.trim().lines().count() > 1,
+        "not broken across lines: {text:?}"
+    );
+    printing::check_pdf(&env.python, dir.path(), &printed)
+        .await
+        .expect("the name is found across line breaks");
+    let missing = printing::Printed {
+        expected: vec!["Capacitor".into()],
+        ..printed
+    };
+    let err = printing::check_pdf(&env.python, dir.path(), &missing)
+        .await
+        .expect_err("a missing name is an error");
+    assert!(
+        format!("{err:#}").contains("does not show \"Capacitor\""),
+        "{err:#}"
+    );
 }
 
 #[tokio::test]

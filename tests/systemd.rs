@@ -12,7 +12,9 @@ use inventree_harness::{
     host::{plan, HostPlan},
     require,
     systemd::{
+        admin_commands,
         deployment::StandIns,
+        printing,
         scenarios::{self, Template},
         systemd_prerequisites, SystemdEnv,
     },
@@ -118,6 +120,14 @@ template_scenario!(
 template_scenario!(
     every_running_service_scores_at_most_1_5_live_and_as_offline,
     scenarios::security_live
+);
+template_scenario!(
+    the_sandboxed_worker_prints_a_part_label_and_a_stock_item_report_as_pdfs_showing_the_part,
+    printing::printing
+);
+template_scenario!(
+    admin_commands_run_as_the_service_user_in_its_sandbox_and_refuse_non_root_callers,
+    admin_commands::admin_commands
 );
 
 #[tokio::test]

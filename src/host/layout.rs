@@ -26,6 +26,7 @@ pub const STORE_VARIABLES: &[&str] = &[
     "INVENTREE_CONFIG_SOURCE",
     "INVENTREE_USERS_FILE",
     "INVENTREE_STATIC_SOURCE",
+    "FONTCONFIG_FILE",
 ];
 
 /// Moves one path (or a string holding one, e.g. `unix:/run/x.sock`) under `root`.
@@ -197,6 +198,11 @@ pub fn lay_out(
     write(&config_source, &serde_json::to_string(&settings)?)?;
     let users_file = store_dir.join("inventree-users.json");
     write(&users_file, &serde_json::to_string(&plan.internal.users)?)?;
+    let fonts_conf = store_dir.join(crate::fontconfig::STORE_NAME);
+    write(
+        &fonts_conf,
+        &crate::fontconfig::fonts_conf(crate::fontconfig::SYSTEM_FONT_DIRS),
+    )?;
 
     let mut environment = BTreeMap::new();
     for (name, value) in &plan.internal.environment {
@@ -210,6 +216,8 @@ pub fn lay_out(
                 Some(dir) => dir.display().to_string(),
                 None => continue,
             },
+            // The fonts of this host stand in for `services.inventree.fonts`.
+            "FONTCONFIG_FILE" => fonts_conf.display().to_string(),
             "INVENTREE_ALLOWED_HOSTS" => allow_loopback(value),
             _ => relocate(value, root),
         };

@@ -76,6 +76,7 @@ pub async fn run_all(ctx: &Context) -> anyhow::Result<(String, Vec<scenarios::Sc
     let template = scenarios::migrated_template(&env, defaults, keep.path()).await?;
     reports.push(scenarios::restart(&env, defaults, &template).await?);
     reports.push(scenarios::worker_death(&env, defaults, &template).await?);
+    reports.push(scenarios::printing(&env, defaults, &template).await?);
     reports.push(scenarios::users(&env, users, &template).await?);
     reports.push(scenarios::bad_input(&env, users).await?);
     let postgres = match scenarios::postgres_unavailable(&env).await {

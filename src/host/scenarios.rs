@@ -332,6 +332,49 @@ pub async fn restart(
     Ok(report)
 }
 
+/// printing: a part label and a stock item report printed through the API are rendered by the
+/// worker into `media_root` as PDFs that show the part's name (fonts found through the unit's
+/// `FONTCONFIG_FILE`). Figures: each document from request to complete.
+pub async fn printing(
+    host: &HostEnv,
+    plan: &HostPlan,
+    template: &Template,
+) -> anyhow::Result<ScenarioReport> {
+    let mut report = ScenarioReport::new("printing");
+    let mut instance = Instance::create(host, plan)?;
+    instance.copy_template(template).await?;
+    instance.setup_ok().await?;
+    let credentials = instance.probe_credentials().await?;
+    instance.start()?;
+    healthy(&mut instance, &credentials).await?;
+    let client = token_client(&instance, &credentials).await?;
+    let media_root = instance.settings()["media_root"]
+        .as_str()
+        .map(PathBuf::from)
+        .context("the rendered config has no media_root")?;
+    let printed = match crate::printing::print_label_and_report(&client, "host-tier").await {
+        Ok(printed) => printed,
+        Err(e) => anyhow::bail!(
+            "{e:#}\nserver log:\n{}\nworker log:\n{}",
+            log_tail(&instance, "server"),
+            log_tail(&instance, "cluster")
+        ),
+    };
+    for printed in printed {
+        let file = crate::printing::check_pdf(&host.python, &media_root, &printed).await?;
+        report.figure(&format!("{} rendered", printed.what), printed.elapsed);
+        report.check(format!(
+            "{} ({:?}) is a PDF in media_root ({}) showing {:?}",
+            printed.what,
+            printed.template,
+            file.display(),
+            printed.expected
+        ));
+    }
+    teardown(&mut instance, &mut report).await?;
+    Ok(report)
+}
+
 /// worker death: the probe says unhealthy (naming the worker) within its deadline although
 /// `/api/` claims the worker runs; a restarted worker completes the task left pending.
 pub async fn worker_death(

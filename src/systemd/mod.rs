@@ -6,12 +6,15 @@
 //! `store` builds the stand-in `/nix/store` (the only change to what NixOS would run),
 //! `container` boots and enters a container, `install` puts a plan's units, accounts, tmpfiles
 //! and credentials in place (and compares unit files directive by directive), `deployment` ties
-//! them together for one fixture, `scenarios` holds the checks with their figures.
+//! them together for one fixture, `scenarios` holds the checks with their figures (and the steps
+//! they share), `printing` and `admin_commands` two more of them.
 
+pub mod admin_commands;
 pub mod container;
 pub mod deployment;
 pub mod install;
 pub mod prerequisites;
+pub mod printing;
 pub mod python;
 pub mod scenarios;
 pub mod store;
@@ -78,6 +81,8 @@ pub async fn run_all(ctx: &Context) -> anyhow::Result<String> {
     show(scenarios::worker_killed(dir, &env, &stand_ins, defaults, &template).await?);
     show(scenarios::setup_recovers(dir, &env, &stand_ins, defaults, &template).await?);
     show(scenarios::security_live(dir, &env, &stand_ins, defaults, &template).await?);
+    show(printing::printing(dir, &env, &stand_ins, defaults, &template).await?);
+    show(admin_commands::admin_commands(dir, &env, &stand_ins, defaults, &template).await?);
     show(scenarios::no_secret_leaks(dir, &env, &stand_ins, users, &template).await?);
     show(scenarios::backup_and_restore(dir, &env, &stand_ins, backups, &template).await?);
     let figure = |prefix: &str| {

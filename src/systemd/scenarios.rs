@@ -22,7 +22,7 @@ use crate::{
 pub const START_TIMEOUT: Duration = Duration::from_secs(900);
 /// From started units to a healthy probe.
 const HEALTHY_BUDGET: Duration = Duration::from_secs(180);
-const ADMIN_TIMEOUT: Duration = Duration::from_secs(180);
+pub(super) const ADMIN_TIMEOUT: Duration = Duration::from_secs(180);
 const PROBE_USER: &str = "harness-probe";
 
 /// A migrated database from the cold start, for scenarios that are not about migrating.
@@ -244,15 +244,7 @@ pub async fn deploy_from_template(
     template: &Template,
 ) -> anyhow::Result<Deployment> {
     let d = Deployment::create(flake_dir, env, stand_ins, plan).await?;
-    let user = plan.system.accounts["users"]
-        .as_object()
-        .and_then(|users| {
-            users
-                .keys()
-                .find(|u| plan.system.accounts["users"][u.as_str()]["isSystemUser"] == true)
-        })
-        .cloned()
-        .unwrap_or_else(|| "inventree".into());
+    let user = service_user(plan);
     let database = plan.internal.settings["database"]["NAME"]
         .as_str()
         .context("the template scenarios need a SQLite fixture")?;
@@ -285,8 +277,21 @@ pub async fn deploy_from_template(
     Ok(d)
 }
 
+/// The service user (`services.inventree.user`): the system user the plan's accounts declare.
+pub(super) fn service_user(plan: &HostPlan) -> String {
+    plan.system.accounts["users"]
+        .as_object()
+        .and_then(|users| {
+            users
+                .keys()
+                .find(|u| plan.system.accounts["users"][u.as_str()]["isSystemUser"] == true)
+        })
+        .cloned()
+        .unwrap_or_else(|| "inventree".into())
+}
+
 /// As [`deploy_from_template`], with `inventree.target` started.
-async fn started_from_template(
+pub(super) async fn started_from_template(
     flake_dir: &Path,
     env: &SystemdEnv,
     stand_ins: &StandIns,
@@ -345,7 +350,7 @@ pub async fn units_as_rendered(
 }
 
 /// Probes once, expecting health, and returns the report.
-async fn healthy_now(
+pub(super) async fn healthy_now(
     d: &Deployment,
     credentials: &Credentials,
     what: &str,
@@ -356,7 +361,7 @@ async fn healthy_now(
 }
 
 /// An API client of the deployment's server with a token of `credentials`.
-async fn api_client(
+pub(super) async fn api_client(
     d: &Deployment,
     credentials: &Credentials,
 ) -> anyhow::Result<crate::probe::client::ApiClient> {
@@ -368,7 +373,11 @@ async fn api_client(
 }
 
 /// A part made through the API: the data a restart must keep.
-async fn make_part(d: &Deployment, credentials: &Credentials, name: &str) -> anyhow::Result<u64> {
+pub(super) async fn make_part(
+    d: &Deployment,
+    credentials: &Credentials,
+    name: &str,
+) -> anyhow::Result<u64> {
     let client = api_client(d, credentials).await?;
     let part: probe::api::Part = client
         .post(
@@ -379,7 +388,11 @@ async fn make_part(d: &Deployment, credentials: &Credentials, name: &str) -> any
     Ok(part.pk)
 }
 
-async fn part_exists(d: &Deployment, credentials: &Credentials, pk: u64) -> anyhow::Result<bool> {
+pub(super) async fn part_exists(
+    d: &Deployment,
+    credentials: &Credentials,
+    pk: u64,
+) -> anyhow::Result<bool> {
     let client = api_client(d, credentials).await?;
     Ok(client
         .get::<probe::api::Part>(&format!("/api/part/{pk}/"))

@@ -9,6 +9,7 @@
 //! | `inventree-<command>-<version>` | `bin/inventree-<command>`: `pkgs/wrapper.nix`'s own script text, its `${…}` filled with these stand-ins |
 //! | `inventree-runtime-*` (named by the wrappers) | the checkout's `runtime/`, bound |
 //! | `inventree-config.yaml`, `inventree-users.json` | the text the module writes (`internal.settings`, `usersJson`, as `builtins.toJSON`) |
+//! | `fonts.conf` (`FONTCONFIG_FILE`, `services.inventree.fonts`) | a fontconfig file of the same shape listing the container's `/usr/share/fonts` (`fontconfig.rs`) |
 //! | a script the eval returned (`scripts`) | its text, at its destination |
 //! | a tool package (coreutils, bash, systemd, tzdata, …) | `bin`, `sbin`, `share`, `lib/locale` linked to the container's `/usr` |
 //!
@@ -153,6 +154,11 @@ pub fn plan_store(plan: &HostPlan, sources: &Sources) -> anyhow::Result<BTreeMap
         } else if name == "inventree-config.yaml" {
             StandIn::File {
                 text: serde_json::to_string(&plan.internal.settings)?,
+                executable: false,
+            }
+        } else if name == crate::fontconfig::STORE_NAME {
+            StandIn::File {
+                text: crate::fontconfig::fonts_conf(crate::fontconfig::SYSTEM_FONT_DIRS),
                 executable: false,
             }
         } else if name == "inventree-users.json" {
