@@ -14,7 +14,7 @@ use inventree_harness::{
     systemd::{
         admin_commands,
         deployment::StandIns,
-        printing,
+        postgresql, printing,
         scenarios::{self, Template},
         systemd_prerequisites, SystemdEnv,
     },
@@ -175,6 +175,23 @@ async fn backup_service_archives_database_and_media_and_inventree_restore_brings
         scenarios::backup_and_restore(&ctx.flake_dir, &env, &stand_ins, &backups, &template)
             .await
             .unwrap_or_else(|e| panic!("{e:#}"));
+    println!("{}", report.render());
+    eprintln!("{}", report.render());
+}
+
+#[tokio::test]
+async fn postgresql_fixture_migrates_through_a_bound_socket_and_keeps_data_across_a_restart() {
+    let (ctx, env) = require!(systemd_env().await);
+    let _one = ONE_AT_A_TIME.lock().await;
+    if let Some(why) = inventree_harness::host::scenarios::postgres_unavailable(&env.host).await {
+        eprintln!("skipped: {why}");
+        return;
+    }
+    let stand_ins = stand_ins(&ctx, &env).await;
+    let plan = plan(&ctx, "postgresql-local").await;
+    let report = postgresql::postgresql(&ctx.flake_dir, &env, &stand_ins, &plan)
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
     println!("{}", report.render());
     eprintln!("{}", report.render());
 }

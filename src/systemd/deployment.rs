@@ -102,6 +102,18 @@ impl Deployment {
         stand_ins: &StandIns,
         plan: &HostPlan,
     ) -> anyhow::Result<Self> {
+        Self::create_with_binds(flake_dir, env, stand_ins, plan, Vec::new()).await
+    }
+
+    /// As [`Deployment::create`], with more host directories bound into the container (a
+    /// database server's socket directory).
+    pub async fn create_with_binds(
+        flake_dir: &Path,
+        env: &SystemdEnv,
+        stand_ins: &StandIns,
+        plan: &HostPlan,
+        extra_binds: Vec<Bind>,
+    ) -> anyhow::Result<Self> {
         use std::os::unix::fs::PermissionsExt;
         let started = Instant::now();
         let dir = tempfile::Builder::new()
@@ -128,6 +140,7 @@ impl Deployment {
             container: "/nix/store".into(),
             read_only: true,
         }];
+        binds.extend(extra_binds);
         for (host, container) in store::write_store(&store_dir, &plan_store)? {
             binds.push(Bind {
                 host,

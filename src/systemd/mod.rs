@@ -7,12 +7,13 @@
 //! `container` boots and enters a container, `install` puts a plan's units, accounts, tmpfiles
 //! and credentials in place (and compares unit files directive by directive), `deployment` ties
 //! them together for one fixture, `scenarios` holds the checks with their figures (and the steps
-//! they share), `printing` and `admin_commands` two more of them.
+//! they share), `printing`, `admin_commands` and `postgresql` more of them.
 
 pub mod admin_commands;
 pub mod container;
 pub mod deployment;
 pub mod install;
+pub mod postgresql;
 pub mod prerequisites;
 pub mod printing;
 pub mod python;
@@ -65,6 +66,7 @@ pub async fn run_all(ctx: &Context) -> anyhow::Result<String> {
             .with_context(|| format!("no plan for {name}"))
     };
     let (defaults, users, backups) = (find("defaults-sqlite")?, find("users")?, find("backups")?);
+    let postgresql_local = find("postgresql-local")?;
     let stand_ins = deployment::StandIns::prepare(&ctx.flake_dir, &env).await?;
     let dir = &ctx.flake_dir;
     let mut reports: Vec<ScenarioReport> = Vec::new();
@@ -85,6 +87,10 @@ pub async fn run_all(ctx: &Context) -> anyhow::Result<String> {
     show(admin_commands::admin_commands(dir, &env, &stand_ins, defaults, &template).await?);
     show(scenarios::no_secret_leaks(dir, &env, &stand_ins, users, &template).await?);
     show(scenarios::backup_and_restore(dir, &env, &stand_ins, backups, &template).await?);
+    match crate::host::scenarios::postgres_unavailable(&env.host).await {
+        Some(why) => eprintln!("   postgresql skipped: {why}"),
+        None => show(postgresql::postgresql(dir, &env, &stand_ins, postgresql_local).await?),
+    }
     let figure = |prefix: &str| {
         reports
             .iter()
