@@ -310,3 +310,31 @@ fn ci_demands_every_tier_it_installs_for() {
     let installed_for = [Tier::Eval, Tier::Host, Tier::Browser, Tier::Build, Tier::Vm];
     assert_eq!(demanded, installed_for.into_iter().collect());
 }
+
+#[test]
+fn ci_runs_the_systemd_tier_as_root_and_demands_it() {
+    let wf = workflow("ci.yml");
+    let job = &wf["jobs"]["systemd"];
+    let list = job["env"]["INVENTREE_HARNESS_REQUIRE_TIERS"]
+        .as_str()
+        .expect("ci.yml's systemd job sets INVENTREE_HARNESS_REQUIRE_TIERS");
+    let demanded = inventree_harness::demand::parse_tier_list(list, "ci.yml")
+        .unwrap_or_else(|e| panic!("{e}"));
+    use inventree_harness::tiers::Tier;
+    assert_eq!(demanded, [Tier::Systemd].into_iter().collect());
+    let runs: Vec<String> = job["steps"]
+        .as_sequence()
+        .expect("steps")
+        .iter()
+        .filter_map(|s| s["run"].as_str().map(str::to_owned))
+        .collect();
+    assert!(
+        runs.iter().any(|r| r.contains("sudo") && r.contains("scripts/setup-dev")),
+        "the systemd job makes its prerequisites as root: {runs:?}"
+    );
+    assert!(
+        runs.iter()
+            .any(|r| r.contains("sudo") && r.contains("cargo test --locked --test systemd")),
+        "the systemd job runs the tier as root: {runs:?}"
+    );
+}
