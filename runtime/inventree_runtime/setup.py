@@ -12,6 +12,8 @@ is a no-op when already done: with nothing changed, no Django starts.
 
 from __future__ import annotations
 
+import os
+import pwd
 import time
 from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
@@ -93,6 +95,9 @@ def nonempty(value: str, path: Path) -> str:
 
 
 def ensure_directories(dirs: dict[str, Path]) -> list[str]:
+    """Create the configured directories that are missing; fail, naming it, on one this process
+    may not write (uploads, thumbnails, printed labels and backups would fail later, one request
+    at a time, while everything looked healthy). Nothing is written before this check."""
     created = []
     for key, directory in dirs.items():
         if not directory.is_dir():
@@ -101,7 +106,20 @@ def ensure_directories(dirs: dict[str, Path]) -> list[str]:
             except OSError as err:
                 raise RuntimeFailure(f"cannot create {key} {directory}: {err.strerror}") from None
             created.append(f"{key} {directory}")
+        if not os.access(directory, os.W_OK | os.X_OK):
+            raise RuntimeFailure(
+                f"{key} {directory} is not writable by {current_user()}: give it back to the "
+                f"service (e.g. chown -R {current_user()}: {directory}; chmod u+rwx {directory}). "
+                "Nothing was changed in it or in the database"
+            )
     return created
+
+
+def current_user() -> str:
+    try:
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:
+        return f"uid {os.geteuid()}"
 
 
 def deploy_static(paths: SetupPaths, static_root: Path | None, version: str, env) -> str:

@@ -158,6 +158,18 @@ class SecondSetupTest(SetupTestCase):
 
 
 class FailureTest(SetupTestCase):
+    def test_media_root_the_service_may_not_write_stops_setup_naming_it_before_migrating(self):
+        media = self.config["media_root"]
+        os.makedirs(media)
+        real_access = os.access
+        # Tests may run as root, which os.access never refuses: stand in for the permission check.
+        unwritable = lambda path, mode: False if str(path) == media else real_access(path, mode)
+        with mock.patch("inventree_runtime.setup.os.access", side_effect=unwritable):
+            with self.assertRaisesRegex(RuntimeFailure, f"media_root {media} is not writable by .*chown -R"):
+                self.run_setup()
+        self.assertEqual(read_log(self.log), [], "nothing may migrate")
+        self.assertFalse((self.data / ".setup-state.json").exists())
+
     def test_failed_migration_leaves_the_state_unrecorded_so_the_next_run_retries(self):
         self.env["FAKE_STATUS_" + MIGRATE] = "1"
         with self.assertRaisesRegex(RuntimeFailure, "schema_migrate` failed with status 1"):
