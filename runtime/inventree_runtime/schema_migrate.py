@@ -15,7 +15,8 @@ here) instead of once per command, and in the same process:
   count (a removed plugin's migrations are no downgrade), and migrations a
   squashed migration of the tree replaces are known.
 - after migrating, it stores InvenTree's global settings defaults (see
-  settings_defaults for why);
+  settings_defaults for why) and drops queued tasks signed with another
+  secret key (see queue_prune: a restore onto another machine);
 - with `--apply-users`, it then applies the declared users with a neutral
   argv, as `users_apply` does (Django started as `migrate`, like
   `showmigrations` there: no ready() hook wrote to the database).
@@ -29,6 +30,7 @@ from collections.abc import Iterable, Mapping
 
 from .django_program import exit_with_error, start_django
 from .errors import RuntimeFailure
+from .queue_prune import drop_unreadable
 from .settings_defaults import store_defaults
 
 # Exit status when the database is newer than the tree.
@@ -101,11 +103,13 @@ def main(argv: list[str] | None = None) -> None:
         run_step(step)
 
     from common.models import InvenTreeSetting
+    from django_q.models import OrmQ
 
     try:
         began = time.monotonic()
         line = store_defaults(InvenTreeSetting)
         print(f"{line} ({time.monotonic() - began:.1f} s)", flush=True)
+        print(drop_unreadable(OrmQ), flush=True)
         if APPLY_USERS_FLAG in options:
             from .users_apply import apply_declared
 

@@ -10,6 +10,7 @@ from inventree_runtime import schema_migrate
 from inventree_runtime.schema_migrate import MIGRATION_STEPS, NEWER_DATABASE_STATUS, unknown_applied
 
 from .support import TempDirTestCase
+from .test_queue_prune import FakeQueue
 from .test_settings_defaults import FakeSettingModel
 
 
@@ -42,7 +43,12 @@ class MainTest(TempDirTestCase):
         management.execute_from_command_line = lambda argv: self.calls.append(("command", list(argv), list(sys.argv)))
         common_models = types.ModuleType("common.models")
         common_models.InvenTreeSetting = self.settings
+        self.queue = FakeQueue({"id": "*BadSignature"}, {"id": "t1", "func": "f"})
+        django_q_models = types.ModuleType("django_q.models")
+        django_q_models.OrmQ = self.queue
         modules = {
+            "django_q": types.ModuleType("django_q"),
+            "django_q.models": django_q_models,
             "django": types.ModuleType("django"),
             "django.core": types.ModuleType("django.core"),
             "django.core.management": management,
@@ -68,6 +74,11 @@ class MainTest(TempDirTestCase):
     def run_main(self, *args):
         with contextlib.redirect_stdout(self.out), contextlib.redirect_stderr(self.err):
             schema_migrate.main(list(args))
+
+    def test_queued_tasks_signed_with_another_key_are_dropped_after_migrating(self):
+        self.run_main()
+        self.assertIn("queue: dropped 1 of 2 queued tasks", self.out.getvalue())
+        self.assertEqual([row.task["id"] for row in self.queue.rows], ["t1"])
 
     def test_django_starts_once_as_migrate(self):
         self.run_main()
