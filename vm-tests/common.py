@@ -147,6 +147,44 @@ def create_part(
     return int(part["pk"])
 
 
+PDF_TEXT = "import sys, pypdf; print(chr(10).join(p.extract_text() or '' for p in pypdf.PdfReader(sys.argv[1]).pages))"
+
+
+def printed_pdf_text(
+    machine: BaseMachine,
+    token: str,
+    kind: str,
+    model_type: str,
+    item_pk: int,
+    python: str,
+    media_root: str,
+    url: str = DEFAULT_URL,
+    timeout: int = 180,
+) -> str:
+    """Print one item with the first enabled `kind` ("label" or "report") template for
+    `model_type`, as the web UI does; wait for the worker to render it; the PDF's text (read with
+    pypdf from InvenTree's own Python)."""
+    templates = api(machine, token, "GET", f"/api/{kind}/template/?model_type={model_type}&enabled=true", url=url)
+    templates = templates["results"] if isinstance(templates, dict) else templates
+    assert templates, f"no enabled {kind} template for {model_type}: InvenTree's defaults are missing"
+    body = {"template": templates[0]["pk"], "items": [item_pk]}
+    output = api(machine, token, "POST", f"/api/{kind}/print/", body, url=url)
+    deadline = time.monotonic() + timeout
+    while not output["complete"]:
+        assert not output.get("errors"), f"printing the {kind} failed: {output['errors']}"
+        assert time.monotonic() < deadline, f"the {kind} was not rendered within {timeout} s: {output}"
+        time.sleep(1)
+        output = api(machine, token, "GET", f"/api/data-output/{output['pk']}/", url=url)
+    assert output.get("output"), f"the {kind} output is complete without a file: {output}"
+    path = media_root.rstrip("/") + "/" + output["output"].split("/media/", 1)[1]
+    return machine.succeed(f"{q(python)} -c {q(PDF_TEXT)} {q(path)}")
+
+
+def unspaced(text: str) -> str:
+    """Text without whitespace: labels break names across lines."""
+    return "".join(text.split())
+
+
 def part_names(machine: BaseMachine, token: str, url: str = DEFAULT_URL) -> list[str]:
     parts = api(machine, token, "GET", "/api/part/", url=url)
     # Without `limit`, InvenTree answers a plain list; with it, a paginated object.

@@ -1,6 +1,6 @@
 # The module with its defaults: SQLite in the data dir, gunicorn on 127.0.0.1:8000, one declared
-# superuser. Proves the units come up in order, the probe finds API, auth and worker healthy, and no
-# secret reaches unit files, config or journal.
+# superuser. Proves the units come up in order, the probe finds API, auth and worker healthy, a
+# label and a report print with text, and no secret reaches unit files, config or journal.
 { inventree, ... }:
 {
   nodes.machine = { };
@@ -38,6 +38,17 @@
           applied = machine.succeed("inventree-manage showmigrations --plan | grep -c '\\[X\\]'")
           assert int(applied.strip()) > 100, f"only {applied.strip()} migrations applied?"
           machine.succeed("inventree-invoke --list >&2")
+
+      with subtest("a part label and a stock item report print as PDFs with text (services.inventree.fonts)"):
+          token = api_token(machine)
+          part = create_part(machine, token, "VM printed resistor")
+          stock = api(machine, token, "POST", "/api/stock/", {"part": part, "quantity": 3})[0]["pk"]
+          python = "${cfg.packages.python}/bin/python"
+          media = "${cfg.internal.settings.media_root}"
+          label = printed_pdf_text(machine, token, "label", "part", part, python, media)
+          assert "VMprintedresistor" in unspaced(label), f"the label shows no part name: {label!r}"
+          report = printed_pdf_text(machine, token, "report", "stockitem", stock, python, media)
+          assert f"StockItemID:{stock}" in unspaced(report), f"the report shows no stock item: {report!r}"
 
       with subtest("no secret in unit files, config.yaml, unit environment or journal"):
           assert_no_secret_leak(machine, "${cfg.dataDir}")

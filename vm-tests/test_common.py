@@ -106,6 +106,30 @@ class Api(unittest.TestCase):
         self.assertEqual(C["part_names"](paginated, "tok"), ["c"])
 
 
+class Printing(unittest.TestCase):
+    def test_prints_with_the_first_template_waits_for_the_worker_and_reads_the_pdf(self) -> None:
+        outputs = iter(['{"pk": 4, "complete": false, "output": null, "errors": null}\n201',
+                        '{"pk": 4, "complete": true, "output": "/media/data_output/label.pdf", "errors": null}\n200'])
+        machine = FakeMachine([
+            (r"/api/label/template/", (0, '[{"pk": 2, "name": "Part label"}]\n200')),
+            (r"/api/label/print/|/api/data-output/4/", lambda _: (0, next(outputs))),
+            (r"pypdf", (0, "Printed\nresistor\n")),
+        ])
+        with unittest.mock.patch("time.sleep"):
+            text = C["printed_pdf_text"](machine, "tok", "label", "part", 9, "/py/bin/python", "/var/lib/inventree/media")
+        self.assertEqual(C["unspaced"](text), "Printedresistor")
+        self.assertIn('"template": 2, "items": [9]', machine.commands[1])
+        self.assertTrue(machine.commands[-1].endswith("/var/lib/inventree/media/data_output/label.pdf"))
+
+    def test_a_failed_print_names_the_errors(self) -> None:
+        machine = FakeMachine([
+            (r"/api/report/template/", (0, '[{"pk": 5}]\n200')),
+            (r"/api/report/print/", (0, '{"pk": 1, "complete": false, "output": null, "errors": {"error": "boom"}}\n201')),
+        ])
+        with self.assertRaisesRegex(AssertionError, "printing the report failed: .*boom"):
+            C["printed_pdf_text"](machine, "tok", "report", "stockitem", 1, "/py", "/media")
+
+
 class Probe(unittest.TestCase):
     def test_passes_credentials_by_file_and_parses_the_report(self) -> None:
         report = {"verdict": {"status": "healthy"}}
