@@ -177,6 +177,7 @@ fn spec(name: &str, program: &str, args: &[&str], cwd: &Path, logs: &Path) -> Sp
         env: inherited_env(),
         cwd: cwd.to_path_buf(),
         log: logs.join(format!("{name}.log")),
+        parent_death_signal: nix::sys::signal::Signal::SIGKILL,
     }
 }
 

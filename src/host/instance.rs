@@ -129,6 +129,7 @@ impl Instance {
             env: self.process_env(),
             cwd: self.layout.root.clone(),
             log: self.layout.logs_dir.join(format!("{name}.log")),
+            parent_death_signal: nix::sys::signal::Signal::SIGKILL,
         }
     }
 

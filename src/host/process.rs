@@ -17,6 +17,8 @@ pub struct Spec {
     pub env: BTreeMap<String, String>,
     pub cwd: PathBuf,
     pub log: PathBuf,
+    /// SIGKILL for the runtime's programs; see `crate::process::Spec::parent_death_signal`.
+    pub parent_death_signal: nix::sys::signal::Signal,
 }
 
 impl Spec {
@@ -32,6 +34,7 @@ impl Spec {
             .clear_env()
             .cwd(&self.cwd)
             .log(&self.log)
+            .parent_death_signal(self.parent_death_signal)
     }
 }
 
@@ -59,6 +62,7 @@ mod tests {
             env: BTreeMap::from([("INVENTREE_DATA_DIR".to_string(), "/data".to_string())]),
             cwd: dir.path().to_path_buf(),
             log: dir.path().join("env.log"),
+            parent_death_signal: nix::sys::signal::Signal::SIGKILL,
         };
         let done = run(&spec, Duration::from_secs(10)).await.unwrap();
         assert_eq!(done.output, "INVENTREE_DATA_DIR=/data\n");

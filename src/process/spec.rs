@@ -52,6 +52,9 @@ pub struct Spec {
     pub stdin: Option<Vec<u8>>,
     /// Run as this (uid, gid) (the harness as root starting PostgreSQL).
     pub user: Option<(u32, u32)>,
+    /// What the kernel sends it when the harness dies without cleaning up (SIGKILL; a
+    /// container manager gets SIGTERM, so that it can take its container down).
+    pub parent_death_signal: Signal,
 }
 
 impl Spec {
@@ -71,6 +74,7 @@ impl Spec {
             output: Output::Captured,
             stdin: None,
             user: None,
+            parent_death_signal: Signal::SIGKILL,
         }
     }
 
@@ -141,6 +145,11 @@ impl Spec {
         self
     }
 
+    pub fn parent_death_signal(mut self, signal: Signal) -> Self {
+        self.parent_death_signal = signal;
+        self
+    }
+
     pub fn stdin(mut self, bytes: impl Into<Vec<u8>>) -> Self {
         self.stdin = Some(bytes.into());
         self
@@ -192,9 +201,10 @@ impl Spec {
         // runtime's threads, not from `spawn_blocking` ones, which end when idle.
         // SAFETY: pre_exec runs between fork and exec; prctl is async-signal-safe. It runs after
         // the uid/gid change, which would otherwise reset the setting.
+        let signal = self.parent_death_signal;
         unsafe {
-            command.pre_exec(|| {
-                nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).map_err(std::io::Error::from)
+            command.pre_exec(move || {
+                nix::sys::prctl::set_pdeathsig(signal).map_err(std::io::Error::from)
             });
         }
         Ok(command)

@@ -102,6 +102,9 @@ impl Container {
             env: base_env(),
             cwd: logs.to_path_buf(),
             log: logs.join("nspawn.log"),
+            // The harness killed outright: nspawn, on SIGTERM, powers its container off (with
+            // SIGKILL it would die and leave the container running).
+            parent_death_signal: Signal::SIGTERM,
         };
         let mut nspawn = process::start(&spec)?;
         let leader = loop {
@@ -183,6 +186,7 @@ impl Container {
             env: base_env(),
             cwd: self.logs.clone(),
             log: self.logs.join("commands.log"),
+            parent_death_signal: Signal::SIGKILL,
         };
         process::run(&spec, timeout).await
     }

@@ -54,6 +54,7 @@ fn spec(name: &str, program: &Path, args: &[String], logs: &Path) -> Spec {
         env,
         cwd: logs.to_path_buf(),
         log: logs.join(format!("{name}.log")),
+        parent_death_signal: nix::sys::signal::Signal::SIGKILL,
     }
 }
 
