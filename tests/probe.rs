@@ -540,3 +540,47 @@ fn probe_cli_exits_2_when_unreachable() {
     let stdout = String::from_utf8_lossy(&assert.get_output().stdout);
     assert!(stdout.contains("\"status\": \"unreachable\""), "{stdout}");
 }
+
+#[tokio::test]
+async fn post_file_sends_the_fields_and_the_file_as_multipart_form_data() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/attachment/"))
+        .and(header("authorization", "Token t0k"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(serde_json::json!({"pk": 9})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = probe::client::ApiClient::new(&server.uri())
+        .unwrap()
+        .with_auth(probe::client::Auth::Token("t0k".into()));
+    let answer: serde_json::Value = client
+        .post_file(
+            "/api/attachment/",
+            &[("model_type", "part".into()), ("model_id", "3".into())],
+            "attachment",
+            "datasheet.txt",
+            b"resistor datasheet".to_vec(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(answer["pk"], 9);
+    let requests = server.received_requests().await.unwrap();
+    let content_type = requests[0].headers["content-type"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        content_type.starts_with("multipart/form-data; boundary="),
+        "{content_type}"
+    );
+    let body = String::from_utf8_lossy(&requests[0].body).into_owned();
+    for expected in [
+        "name=\"model_type\"\r\n\r\npart",
+        "name=\"model_id\"\r\n\r\n3",
+        "name=\"attachment\"; filename=\"datasheet.txt\"",
+        "resistor datasheet",
+    ] {
+        assert!(body.contains(expected), "{expected:?} not in {body}");
+    }
+}

@@ -153,11 +153,44 @@ impl ApiClient {
         self.send::<(), ()>(Method::DELETE, path, None).await
     }
 
+    /// POST of a form with one file (`multipart/form-data`), as the web UI uploads attachments.
+    pub async fn post_file<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        fields: &[(&str, String)],
+        file_field: &str,
+        file_name: &str,
+        content: Vec<u8>,
+    ) -> Result<T, ApiError> {
+        let mut form = reqwest::multipart::Form::new();
+        for (name, value) in fields {
+            form = form.text(name.to_string(), value.clone());
+        }
+        let part = reqwest::multipart::Part::bytes(content).file_name(file_name.to_string());
+        let form = form.part(file_field.to_string(), part);
+        self.send_with(Method::POST, path, |request| request.multipart(form))
+            .await
+    }
+
     async fn send<T: DeserializeOwned, B: Serialize>(
         &self,
         method: Method,
         path: &str,
         body: Option<&B>,
+    ) -> Result<T, ApiError> {
+        self.send_with(method, path, |request| match body {
+            Some(body) => request.json(body),
+            None => request,
+        })
+        .await
+    }
+
+    /// One request: `with_body` adds the body to the authenticated request.
+    async fn send_with<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        with_body: impl FnOnce(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
     ) -> Result<T, ApiError> {
         let url = self.url(path);
         let mut request = self
@@ -172,9 +205,7 @@ impl ApiClient {
             ),
             Auth::Basic { username, password } => request.basic_auth(username, Some(password)),
         };
-        if let Some(body) = body {
-            request = request.json(body);
-        }
+        request = with_body(request);
         let transport = |source| ApiError::Transport {
             method: method.clone(),
             url: url.clone(),
