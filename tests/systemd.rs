@@ -12,9 +12,9 @@ use inventree_harness::{
     host::{plan, HostPlan},
     require,
     systemd::{
-        admin_commands,
+        admin_commands, backup_restore,
         deployment::StandIns,
-        postgresql, printing,
+        media_unwritable, migration_killed, postgresql, printing,
         scenarios::{self, Template},
         systemd_prerequisites, SystemdEnv,
     },
@@ -71,7 +71,11 @@ async fn cold(ctx: &Context, env: &SystemdEnv) -> (String, Template) {
     let defaults = plan(ctx, "defaults-sqlite").await;
     let stand_ins = stand_ins(ctx, env).await;
     COLD.get_or_init(|| async {
-        scenarios::cold_start(&ctx.flake_dir, env, &stand_ins, &defaults)
+        // One fixed place under target/, replaced by each test run: nothing accumulates (a
+        // static is never dropped, so a temporary directory would be left behind).
+        let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("systemd-template");
+        let _ = std::fs::remove_dir_all(&dir);
+        scenarios::cold_start(&ctx.flake_dir, env, &stand_ins, &defaults, &dir)
             .await
             .map(|(report, template)| (report.render(), template))
             .map_err(|e| format!("{e:#}"))
@@ -126,6 +130,10 @@ template_scenario!(
     printing::printing
 );
 template_scenario!(
+    media_directory_not_writable_stops_setup_naming_it_and_inventree_comes_up_once_it_is_given_back,
+    media_unwritable::media_unwritable
+);
+template_scenario!(
     admin_commands_run_as_the_service_user_in_its_sandbox_and_refuse_non_root_callers,
     admin_commands::admin_commands
 );
@@ -164,7 +172,7 @@ template_scenario!(
 );
 
 #[tokio::test]
-async fn backup_service_archives_database_and_media_and_inventree_restore_brings_a_deleted_part_back(
+async fn backup_service_archives_database_and_media_and_inventree_restore_brings_part_stock_and_attachment_back_also_on_a_fresh_machine(
 ) {
     let (ctx, env) = require!(systemd_env().await);
     let _one = ONE_AT_A_TIME.lock().await;
@@ -172,7 +180,7 @@ async fn backup_service_archives_database_and_media_and_inventree_restore_brings
     let stand_ins = stand_ins(&ctx, &env).await;
     let backups = plan(&ctx, "backups").await;
     let report =
-        scenarios::backup_and_restore(&ctx.flake_dir, &env, &stand_ins, &backups, &template)
+        backup_restore::backup_and_restore(&ctx.flake_dir, &env, &stand_ins, &backups, &template)
             .await
             .unwrap_or_else(|e| panic!("{e:#}"));
     println!("{}", report.render());
@@ -190,6 +198,19 @@ async fn postgresql_fixture_migrates_through_a_bound_socket_and_keeps_data_acros
     let stand_ins = stand_ins(&ctx, &env).await;
     let plan = plan(&ctx, "postgresql-local").await;
     let report = postgresql::postgresql(&ctx.flake_dir, &env, &stand_ins, &plan)
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    println!("{}", report.render());
+    eprintln!("{}", report.render());
+}
+
+#[tokio::test]
+async fn setup_killed_with_sigkill_during_the_first_migration_completes_it_without_a_human() {
+    let (ctx, env) = require!(systemd_env().await);
+    let _one = ONE_AT_A_TIME.lock().await;
+    let stand_ins = stand_ins(&ctx, &env).await;
+    let defaults = plan(&ctx, "defaults-sqlite").await;
+    let report = migration_killed::migration_killed(&ctx.flake_dir, &env, &stand_ins, &defaults)
         .await
         .unwrap_or_else(|e| panic!("{e:#}"));
     println!("{}", report.render());

@@ -329,7 +329,8 @@ fn ci_runs_the_systemd_tier_as_root_and_demands_it() {
         .filter_map(|s| s["run"].as_str().map(str::to_owned))
         .collect();
     assert!(
-        runs.iter().any(|r| r.contains("sudo") && r.contains("scripts/setup-dev")),
+        runs.iter()
+            .any(|r| r.contains("sudo") && r.contains("scripts/setup-dev")),
         "the systemd job makes its prerequisites as root: {runs:?}"
     );
     assert!(

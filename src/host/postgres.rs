@@ -144,22 +144,28 @@ impl PgServer {
                 Duration::from_secs(120),
             )
             .await?;
+        server.start_again().await?;
+        Ok(server)
+    }
+
+    /// Starts the server (again, after `stop`) on the same data and socket directory.
+    pub async fn start_again(&mut self) -> anyhow::Result<()> {
         let options = format!(
             "-k {} -c listen_addresses='' -c fsync=off -c full_page_writes=off",
-            server.socket_dir.display()
+            self.socket_dir.display()
         );
-        let log = server.log.display().to_string();
-        server.running = true;
-        server
-            .run_tool(
-                "pg_ctl",
-                &[
-                    "-D", &data, "-l", &log, "-o", &options, "-w", "-t", "60", "start",
-                ],
-                Duration::from_secs(90),
-            )
-            .await?;
-        Ok(server)
+        let data = self.data_dir.display().to_string();
+        let log = self.log.display().to_string();
+        self.running = true;
+        self.run_tool(
+            "pg_ctl",
+            &[
+                "-D", &data, "-l", &log, "-o", &options, "-w", "-t", "60", "start",
+            ],
+            Duration::from_secs(90),
+        )
+        .await?;
+        Ok(())
     }
 
     /// A role that owns a database of the same or another name, as `ensureDatabases` +

@@ -7,12 +7,16 @@
 //! `container` boots and enters a container, `install` puts a plan's units, accounts, tmpfiles
 //! and credentials in place (and compares unit files directive by directive), `deployment` ties
 //! them together for one fixture, `scenarios` holds the checks with their figures (and the steps
-//! they share), `printing`, `admin_commands` and `postgresql` more of them.
+//! they share), `backup_restore`, `printing`, `admin_commands`, `postgresql`, `migration_killed` and
+//! `media_unwritable` more of them.
 
 pub mod admin_commands;
+pub mod backup_restore;
 pub mod container;
 pub mod deployment;
 pub mod install;
+pub mod media_unwritable;
+pub mod migration_killed;
 pub mod postgresql;
 pub mod prerequisites;
 pub mod printing;
@@ -77,16 +81,22 @@ pub async fn run_all(ctx: &Context) -> anyhow::Result<String> {
     for plan in [defaults, backups, users] {
         show(scenarios::units_as_rendered(dir, &env, &stand_ins, plan).await?);
     }
-    let (cold, template) = scenarios::cold_start(dir, &env, &stand_ins, defaults).await?;
+    let template_dir = tempfile::Builder::new()
+        .prefix("inventree-systemd-template.")
+        .tempdir()?;
+    let (cold, template) =
+        scenarios::cold_start(dir, &env, &stand_ins, defaults, template_dir.path()).await?;
     show(cold);
     show(scenarios::restart(dir, &env, &stand_ins, defaults, &template).await?);
     show(scenarios::worker_killed(dir, &env, &stand_ins, defaults, &template).await?);
     show(scenarios::setup_recovers(dir, &env, &stand_ins, defaults, &template).await?);
+    show(migration_killed::migration_killed(dir, &env, &stand_ins, defaults).await?);
+    show(media_unwritable::media_unwritable(dir, &env, &stand_ins, defaults, &template).await?);
     show(scenarios::security_live(dir, &env, &stand_ins, defaults, &template).await?);
     show(printing::printing(dir, &env, &stand_ins, defaults, &template).await?);
     show(admin_commands::admin_commands(dir, &env, &stand_ins, defaults, &template).await?);
     show(scenarios::no_secret_leaks(dir, &env, &stand_ins, users, &template).await?);
-    show(scenarios::backup_and_restore(dir, &env, &stand_ins, backups, &template).await?);
+    show(backup_restore::backup_and_restore(dir, &env, &stand_ins, backups, &template).await?);
     match crate::host::scenarios::postgres_unavailable(&env.host).await {
         Some(why) => eprintln!("   postgresql skipped: {why}"),
         None => show(postgresql::postgresql(dir, &env, &stand_ins, postgresql_local).await?),

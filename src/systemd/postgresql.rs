@@ -2,10 +2,14 @@
 //! host (`host::postgres`, as the host tier's scenario makes it), listening only on a socket
 //! directory that is bound into the container where the fixture's `database.HOST` names it.
 //! nixpkgs' `postgresql.target`, which the units require, is stood in for by an empty target
-//! (the server it stands for is already running). Setup migrates the empty database through the
-//! socket, the probe is healthy, and a part survives a restart of the target.
+//! (the server it stands for runs on the host). The server is down when the target starts: setup
+//! waits, and once the server is up it migrates the empty database through the socket without
+//! anyone touching a unit; the probe is healthy, and a part survives a restart of the target.
 
-use std::{path::Path, time::Instant};
+use std::{
+    path::Path,
+    time::{Duration, Instant},
+};
 
 use anyhow::Context as _;
 
@@ -14,7 +18,8 @@ use super::{
     deployment::{Deployment, StandIns},
     prerequisites::SystemdEnv,
     scenarios::{
-        healthy_now, make_part, part_exists, probe_credentials, wait_healthy, START_TIMEOUT,
+        healthy_now, make_part, part_exists, probe_credentials, probe_credentials_when_up,
+        wait_healthy, START_TIMEOUT,
     },
 };
 use crate::host::{plan::HostPlan, postgres::PgServer, scenarios::ScenarioReport};
@@ -73,7 +78,11 @@ pub async fn postgresql(
         report.check(format!(
             "PostgreSQL on the host, role {user} owning database {name}; its socket directory bound at {socket_inside}"
         ));
-        let result = started_and_kept(&d, &mut report).await;
+        let result = async {
+            recovers_from_database_down_at_start(&d, &mut pg, &mut report).await?;
+            started_and_kept(&d, &mut report).await
+        }
+        .await;
         let shutdown = d.shutdown().await;
         result.and(shutdown)
     }
@@ -85,16 +94,63 @@ pub async fn postgresql(
     Ok(report)
 }
 
-/// Cold start on the empty database, then a part kept across a restart of the target.
-async fn started_and_kept(d: &Deployment, report: &mut ScenarioReport) -> anyhow::Result<()> {
+/// How long the database stays down after `systemctl start inventree.target`.
+const DOWN_FOR: Duration = Duration::from_secs(20);
+
+/// The database server is down when the target starts: setup waits for it (`wait-for-db`), server
+/// and worker wait for setup; `DOWN_FOR` later the server comes up and InvenTree follows
+/// without anyone touching a unit. (Setup then migrates the empty database: the cold start.)
+async fn recovers_from_database_down_at_start(
+    d: &Deployment,
+    pg: &mut PgServer,
+    report: &mut ScenarioReport,
+) -> anyhow::Result<()> {
+    pg.stop().await.context("stopping PostgreSQL")?;
     let started = Instant::now();
-    d.systemctl("start", &["inventree.target"], START_TIMEOUT)
+    d.container
+        .exec_ok(
+            &["systemctl", "start", "--no-block", "inventree.target"],
+            Duration::from_secs(30),
+        )
         .await?;
-    let setup_done = started.elapsed();
-    let credentials = probe_credentials(d).await?;
+    tokio::time::sleep(DOWN_FOR).await;
+    let setup = d.container.journal("inventree-setup.service", 50).await;
+    anyhow::ensure!(
+        setup.contains("database: waiting"),
+        "with the database down, setup does not say it waits for it:\n{setup}"
+    );
+    let server = d
+        .container
+        .property("inventree-server.service", "ActiveState")
+        .await?;
+    anyhow::ensure!(
+        server != "active",
+        "the server runs although setup has not completed"
+    );
+    report.check(format!(
+        "database down at start: setup waits for it (\"database: waiting …\"), the server is {server}"
+    ));
+    let up = Instant::now();
+    pg.start_again()
+        .await
+        .context("starting PostgreSQL again")?;
+    let credentials = probe_credentials_when_up(d).await?;
     wait_healthy(d, &credentials).await?;
-    report.figure("setup on the empty database (start job)", setup_done);
-    report.figure("cold start to healthy", started.elapsed());
+    report.figure(
+        "database up to healthy (setup migrating the empty database included)",
+        up.elapsed(),
+    );
+    report.figure(
+        "cold start to healthy (database down for the first 20 s)",
+        started.elapsed(),
+    );
+    report.check("the database came up and InvenTree followed, nobody touching a unit");
+    Ok(())
+}
+
+/// The migration on the empty database, then a part kept across a restart of the target.
+async fn started_and_kept(d: &Deployment, report: &mut ScenarioReport) -> anyhow::Result<()> {
+    let credentials = probe_credentials(d).await?;
     let journal = d.container.journal("inventree-setup.service", 200).await;
     anyhow::ensure!(
         journal.contains("migrations: applied"),

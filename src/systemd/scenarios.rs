@@ -30,8 +30,6 @@ const PROBE_USER: &str = "harness-probe";
 pub struct Template {
     pub database: PathBuf,
     pub secret_key: PathBuf,
-    /// Keeps the files.
-    pub _dir: std::sync::Arc<tempfile::TempDir>,
 }
 
 /// The server's URL on the host's loopback (the container shares the host's network).
@@ -168,11 +166,13 @@ async fn check_order(d: &Deployment, report: &mut ScenarioReport) -> anyhow::Res
 
 /// `systemctl start inventree.target` on an empty machine: setup migrates, then server and
 /// worker start; the probe from the host is healthy. Returns the migrated database as template.
+/// The template's files go to `template_dir`, which the caller keeps as long as it is used.
 pub async fn cold_start(
     flake_dir: &Path,
     env: &SystemdEnv,
     stand_ins: &StandIns,
     plan: &HostPlan,
+    template_dir: &Path,
 ) -> anyhow::Result<(ScenarioReport, Template)> {
     let mut report = ScenarioReport::new("cold start");
     let d = Deployment::create(flake_dir, env, stand_ins, plan).await?;
@@ -192,14 +192,14 @@ pub async fn cold_start(
         "task round trip",
         crate::host::scenarios::completed_round_trip(&probe)?,
     );
-    let template = copy_template(&d).await?;
+    let template = copy_template(&d, template_dir).await?;
     d.shutdown().await?;
     Ok((report, template))
 }
 
 /// The SQLite database and secret key of a deployment, copied out (server and worker stopped so
 /// the database is consistent).
-async fn copy_template(d: &Deployment) -> anyhow::Result<Template> {
+async fn copy_template(d: &Deployment, dir: &Path) -> anyhow::Result<Template> {
     d.systemctl(
         "stop",
         &["inventree-server.service", "inventree-cluster.service"],
@@ -216,13 +216,10 @@ async fn copy_template(d: &Deployment) -> anyhow::Result<Template> {
         .environment
         .get("INVENTREE_SECRET_KEY_FILE")
         .context("no INVENTREE_SECRET_KEY_FILE")?;
-    let dir = tempfile::Builder::new()
-        .prefix("inventree-systemd-template.")
-        .tempdir()?;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let template = Template {
-        database: dir.path().join("database.sqlite3"),
-        secret_key: dir.path().join("secret_key.txt"),
-        _dir: std::sync::Arc::new(dir),
+        database: dir.join("database.sqlite3"),
+        secret_key: dir.join("secret_key.txt"),
     };
     for (inside, to) in [
         (database, &template.database),
@@ -625,7 +622,7 @@ pub async fn no_secret_leaks(
 }
 
 /// Waits until `check` holds, polling; fails with `what` and the journals after `budget`.
-async fn wait_until<F, Fut>(
+pub(super) async fn wait_until<F, Fut>(
     d: &Deployment,
     budget: Duration,
     what: &str,
@@ -724,7 +721,7 @@ pub async fn setup_recovers(
 }
 
 /// Probe credentials once setup has succeeded (the probe user needs a migrated database).
-async fn probe_credentials_when_up(d: &Deployment) -> anyhow::Result<Credentials> {
+pub(super) async fn probe_credentials_when_up(d: &Deployment) -> anyhow::Result<Credentials> {
     wait_until(d, START_TIMEOUT, "setup to succeed", || async {
         Ok(d.container
             .property("inventree-setup.service", "ActiveState")
@@ -733,168 +730,4 @@ async fn probe_credentials_when_up(d: &Deployment) -> anyhow::Result<Credentials
     })
     .await?;
     probe_credentials(d).await
-}
-
-/// Archives in the container's `dir` whose names start with `prefix` (not their `.metadata`
-/// sidecars).
-fn files_in(d: &Deployment, dir: &str, prefix: &str) -> anyhow::Result<Vec<String>> {
-    let path = d.container.path(dir);
-    let mut names: Vec<String> = std::fs::read_dir(&path)
-        .with_context(|| format!("listing {dir} in the container"))?
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with(prefix) && !n.ends_with(".metadata"))
-        .collect();
-    names.sort();
-    Ok(names)
-}
-
-/// The backup timer's service writes a database and a media archive (with server and worker
-/// stopped meanwhile and started again); after the part is deleted, `inventree-restore` brings
-/// it back.
-pub async fn backup_and_restore(
-    flake_dir: &Path,
-    env: &SystemdEnv,
-    stand_ins: &StandIns,
-    plan: &HostPlan,
-    template: &Template,
-) -> anyhow::Result<ScenarioReport> {
-    let mut report = ScenarioReport::new("backup and restore");
-    let d = deploy_from_template(flake_dir, env, stand_ins, plan, template).await?;
-    d.systemctl(
-        "start",
-        &["inventree.target", "inventree-backup.timer"],
-        START_TIMEOUT,
-    )
-    .await?;
-    let next = d
-        .container
-        .property("inventree-backup.timer", "NextElapseUSecRealtime")
-        .await?;
-    report.check(format!("inventree-backup.timer active, next elapse {next}"));
-    let credentials = probe_credentials(&d).await?;
-    healthy_now(&d, &credentials, "the start").await?;
-    let pk = make_part(&d, &credentials, "systemd-tier backup part").await?;
-    let backup_dir = plan.internal.settings["backup_dir"]
-        .as_str()
-        .context("no backup_dir")?;
-    let started = Instant::now();
-    d.systemctl("start", &["inventree-backup.service"], START_TIMEOUT)
-        .await?;
-    report.figure("backup service run", started.elapsed());
-    let db = files_in(&d, backup_dir, "InvenTree-db-")?;
-    let media = files_in(&d, backup_dir, "InvenTree-media-")?;
-    anyhow::ensure!(
-        db.len() == 1 && media.len() == 1,
-        "expected one database and one media archive, found {db:?} {media:?}"
-    );
-    for unit in ["inventree-server.service", "inventree-cluster.service"] {
-        let state = d.container.property(unit, "ActiveState").await?;
-        anyhow::ensure!(
-            state == "active",
-            "{unit} is {state} after the backup: it must be started again"
-        );
-    }
-    report.check(format!(
-        "backup wrote {} and {}; server and worker running again",
-        db[0], media[0]
-    ));
-    healthy_now(&d, &credentials, "the backup").await?;
-
-    let client = api_client(&d, &credentials).await?;
-    client
-        .patch::<serde_json::Value, _>(
-            &format!("/api/part/{pk}/"),
-            &serde_json::json!({"active": false}),
-        )
-        .await?;
-    client.delete(&format!("/api/part/{pk}/")).await?;
-    anyhow::ensure!(
-        !part_exists(&d, &credentials, pk).await?,
-        "part {pk} still there after deleting it"
-    );
-    let restoring = Instant::now();
-    let out = d
-        .container
-        .exec_ok(&["inventree-restore"], START_TIMEOUT)
-        .await?;
-    report.figure("inventree-restore", restoring.elapsed());
-    let credentials = probe_credentials(&d).await?;
-    healthy_now(&d, &credentials, "the restore").await?;
-    anyhow::ensure!(
-        part_exists(&d, &credentials, pk).await?,
-        "part {pk} is not back after the restore:\n{out}"
-    );
-    report.check(format!(
-        "part {pk} deleted, inventree-restore brought it back; its report: {}",
-        out.lines()
-            .filter(|l| l.starts_with("inventree-restore:"))
-            .collect::<Vec<_>>()
-            .join(" / ")
-    ));
-    check_retention(&d, backup_dir, &mut report).await?;
-    d.shutdown().await?;
-    Ok(report)
-}
-
-/// The backup unit's prune step (ExecStartPost) keeps `backup.keep` archives of each kind, with
-/// their `.metadata` sidecars, and removes older ones together with theirs.
-async fn check_retention(
-    d: &Deployment,
-    backup_dir: &str,
-    report: &mut ScenarioReport,
-) -> anyhow::Result<()> {
-    let prune = d
-        .plan
-        .system
-        .units
-        .get("inventree-backup.service")
-        .and_then(|unit| {
-            unit.text
-                .lines()
-                .find_map(|l| l.strip_prefix("ExecStartPost="))
-        })
-        .map(|p| p.trim().to_string())
-        .context("the backup unit has no ExecStartPost (prune) step")?;
-    // backup.keep, as the prune script has it: `tail -z -n +<keep + 1>`.
-    let keep: usize = d
-        .plan
-        .system
-        .scripts
-        .get(&prune)
-        .and_then(|s| s.text.split("tail -z -n +").nth(1))
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|n| n.parse::<usize>().ok())
-        .map(|n| n - 1)
-        .context("cannot read backup.keep from the prune script")?;
-    let existing = files_in(d, backup_dir, "InvenTree-db-")?.len();
-    let fakes = keep + 2;
-    let script = format!(
-        "cd {backup_dir} && for i in $(seq 10 {}); do f=InvenTree-db-2000-01-01-0000$i.sqlite3.gz; \
-         touch -d \"2000-01-01 00:00:$i\" $f $f.metadata; done",
-        9 + fakes
-    );
-    d.container
-        .exec_ok(&["sh", "-c", &script], Duration::from_secs(30))
-        .await?;
-    d.container
-        .exec_ok(&[&prune], Duration::from_secs(60))
-        .await?;
-    let archives = files_in(d, backup_dir, "InvenTree-db-")?;
-    let sidecars = std::fs::read_dir(d.container.path(backup_dir))?
-        .filter_map(|e| e.ok())
-        .filter(|e| e.file_name().to_string_lossy().starts_with("InvenTree-db-"))
-        .filter(|e| e.file_name().to_string_lossy().ends_with(".metadata"))
-        .count();
-    anyhow::ensure!(
-        archives.len() == keep && sidecars == keep,
-        "prune kept {} database archives and {sidecars} .metadata files of {} (keep = {keep}): {archives:?}",
-        archives.len(),
-        existing + fakes
-    );
-    report.check(format!(
-        "retention: of {} database archives (each with its .metadata) prune kept the newest {keep}, sidecars with them",
-        existing + fakes
-    ));
-    Ok(())
 }
