@@ -510,6 +510,7 @@ fn dead_worker_summary_reads_as_documented() {
             failed: overview.failed_tasks,
             is_running: overview.is_running,
         }),
+        system: None,
         elapsed_ms: 30_500,
     };
     insta::assert_snapshot!(report.render_human());
@@ -582,5 +583,20 @@ async fn post_file_sends_the_fields_and_the_file_as_multipart_form_data() {
         "resistor datasheet",
     ] {
         assert!(body.contains(expected), "{expected:?} not in {body}");
+    }
+}
+
+#[test]
+fn a_fresh_instance_without_email_reports_system_health_false_naming_inve_w7() {
+    let root: ApiRoot = serde_json::from_str(&recorded("healthy/api-root-staff.json")).unwrap();
+    match probe::system::from_root(&root) {
+        probe::system::SystemHealth::Failing { reasons } => {
+            assert_eq!(reasons.len(), 1, "{reasons:?}");
+            assert!(
+                reasons[0].starts_with("INVE-W7: no e-mail backend"),
+                "{reasons:?}"
+            );
+        }
+        other => panic!("recorded staff /api/ of a fresh instance: {other:?}"),
     }
 }

@@ -12,6 +12,7 @@ pub mod client;
 pub mod queue;
 pub mod readiness;
 pub mod report;
+pub mod system;
 pub mod worker;
 
 use std::time::Duration;
@@ -87,6 +88,7 @@ pub async fn run(options: &ProbeOptions) -> anyhow::Result<ProbeReport> {
                     reason: "the server is not the expected InvenTree".into(),
                 },
                 queue: None,
+                system: None,
                 elapsed_ms: elapsed(),
             })
         }
@@ -105,6 +107,7 @@ pub async fn run(options: &ProbeOptions) -> anyhow::Result<ProbeReport> {
                     reason: "server unreachable".into(),
                 },
                 queue: None,
+                system: None,
                 elapsed_ms: elapsed(),
             })
         }
@@ -167,10 +170,21 @@ pub async fn run(options: &ProbeOptions) -> anyhow::Result<ProbeReport> {
             };
             // Read after the worker check, so a task stuck in the queue shows up in the figures.
             let queue = queue::read_queue(&authed).await;
-            (AuthOutcome::Authenticated(identity), worker, Some(queue))
+            let system = system::read_system_health(&authed).await;
+            (
+                AuthOutcome::Authenticated(identity),
+                worker,
+                Some((queue, system)),
+            )
         }
     };
-    Ok(finish(url, server, auth, worker, queue, elapsed()))
+    let (queue, system) = match queue {
+        Some((queue, system)) => (Some(queue), Some(system)),
+        None => (None, None),
+    };
+    let mut report = finish(url, server, auth, worker, queue, elapsed());
+    report.system = system;
+    Ok(report)
 }
 
 fn unchecked(reason: &str) -> WorkerCheck {
@@ -195,6 +209,7 @@ fn finish(
         auth,
         worker,
         queue,
+        system: None,
         elapsed_ms,
     }
 }

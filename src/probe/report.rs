@@ -7,6 +7,7 @@ use serde::Serialize;
 use super::auth::Identity;
 use super::queue::QueueFigures;
 use super::readiness::ServerInfo;
+use super::system::SystemHealth;
 use super::worker::WorkerCheck;
 
 /// Exit status of `inventree-harness probe`.
@@ -58,6 +59,9 @@ pub struct ProbeReport {
     pub auth: AuthOutcome,
     pub worker: WorkerCheck,
     pub queue: Option<QueueFigures>,
+    /// InvenTree's `system_health` (authenticated probes only); never decides the verdict.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub system: Option<SystemHealth>,
     pub elapsed_ms: u64,
 }
 
@@ -230,6 +234,22 @@ impl ProbeReport {
             }
             Some(QueueFigures::Unavailable { reason }) => {
                 let _ = writeln!(out, "  queue    unavailable: {reason}");
+            }
+            None => {}
+        }
+        match &self.system {
+            Some(SystemHealth::Healthy) => {
+                let _ = writeln!(out, "  system   system_health: true");
+            }
+            Some(SystemHealth::Failing { reasons }) => {
+                let _ = writeln!(
+                    out,
+                    "  system   system_health: false (not counted in the verdict): {}",
+                    reasons.join("; ")
+                );
+            }
+            Some(SystemHealth::Unavailable { reason }) => {
+                let _ = writeln!(out, "  system   system_health unavailable: {reason}");
             }
             None => {}
         }
