@@ -20,6 +20,7 @@ pub mod prepared_src;
 pub mod printing;
 pub mod probe;
 pub mod process;
+pub mod smtp_sink;
 pub mod systemd;
 pub mod tiers;
 pub mod util;

@@ -177,6 +177,19 @@ async fn pdf_check_finds_text_broken_across_lines_and_names_missing_text() {
 }
 
 #[tokio::test]
+async fn configured_email_makes_the_system_healthy_and_a_test_mail_arrives_authenticated_by_the_credential(
+) {
+    let (ctx, env) = require!(host_env().await);
+    let _one = ONE_AT_A_TIME.lock().await;
+    let template = template(&ctx, &env).await;
+    let plan = plan(&ctx, "email").await;
+    let report = host::email::email(&env, &plan, &template)
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    show(&report);
+}
+
+#[tokio::test]
 async fn dead_worker_is_reported_unhealthy_and_its_pending_task_runs_after_restart() {
     let (ctx, env) = require!(host_env().await);
     let _one = ONE_AT_A_TIME.lock().await;

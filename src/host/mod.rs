@@ -7,6 +7,7 @@
 //! `postgres` a throw-away PostgreSQL server, `web_login` a login as the web UI does it,
 //! `scenarios` the checks with their figures.
 
+pub mod email;
 pub mod instance;
 pub mod layout;
 pub mod plan;
@@ -77,6 +78,7 @@ pub async fn run_all(ctx: &Context) -> anyhow::Result<(String, Vec<scenarios::Sc
     reports.push(scenarios::restart(&env, defaults, &template).await?);
     reports.push(scenarios::worker_death(&env, defaults, &template).await?);
     reports.push(scenarios::printing(&env, defaults, &template).await?);
+    reports.push(email::email(&env, find("email")?, &template).await?);
     reports.push(scenarios::users(&env, users, &template).await?);
     reports.push(scenarios::bad_input(&env, users).await?);
     let postgres = match scenarios::postgres_unavailable(&env).await {

@@ -23,7 +23,13 @@ use crate::{
 
 /// The fixtures the host and systemd tiers run (files `fixtures/valid/<name>.nix`); their plans
 /// are recorded under `tests/data/host/` for machines without Nix.
-pub const FIXTURES: &[&str] = &["defaults-sqlite", "users", "postgresql-local", "backups"];
+pub const FIXTURES: &[&str] = &[
+    "defaults-sqlite",
+    "users",
+    "postgresql-local",
+    "backups",
+    "email",
+];
 
 /// One fixture as the host tier needs it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

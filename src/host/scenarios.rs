@@ -124,7 +124,10 @@ fn api(instance: &Instance) -> anyhow::Result<ApiClient> {
     ApiClient::new(&instance.url())
 }
 
-async fn token_client(instance: &Instance, credentials: &Credentials) -> anyhow::Result<ApiClient> {
+pub(super) async fn token_client(
+    instance: &Instance,
+    credentials: &Credentials,
+) -> anyhow::Result<ApiClient> {
     let (client, _) = probe::auth::authenticate(&api(instance)?, credentials, "host-tier")
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -138,7 +141,7 @@ pub fn completed_round_trip(report: &probe::ProbeReport) -> anyhow::Result<Durat
     }
 }
 
-async fn healthy(
+pub(super) async fn healthy(
     instance: &mut Instance,
     credentials: &Credentials,
 ) -> anyhow::Result<(probe::ProbeReport, Duration)> {
@@ -164,7 +167,10 @@ fn log_tail(instance: &Instance, name: &str) -> String {
 }
 
 /// Stops everything and checks nothing is left of it.
-async fn teardown(instance: &mut Instance, report: &mut ScenarioReport) -> anyhow::Result<()> {
+pub(super) async fn teardown(
+    instance: &mut Instance,
+    report: &mut ScenarioReport,
+) -> anyhow::Result<()> {
     instance.stop().await?;
     report.check("teardown: server and worker process groups stopped, no process left");
     Ok(())
