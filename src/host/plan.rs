@@ -29,6 +29,7 @@ pub const FIXTURES: &[&str] = &[
     "postgresql-local",
     "backups",
     "email",
+    "redis-cache",
 ];
 
 /// One fixture as the host tier needs it.
@@ -280,10 +281,23 @@ pub fn read_recorded(dir: &Path, fixture: &str) -> anyhow::Result<HostPlan> {
 }
 
 /// The plan as committed: store hashes replaced by a placeholder (the host tier replaces every
-/// store path anyway), pretty JSON with a trailing newline.
+/// store path anyway), pretty JSON with a trailing newline, keys sorted *after* redaction — the
+/// scripts are keyed by store path, and sorted by hash their order would change with every
+/// change of anything they reference (a runtime file), though nothing recorded did.
 pub fn render_recorded(plan: &HostPlan) -> anyhow::Result<String> {
-    let json = serde_json::to_string_pretty(plan).context("serialising a plan")?;
-    Ok(format!("{}\n", redact_store_hashes(&json)))
+    let json = serde_json::to_string(plan).context("serialising a plan")?;
+    let redacted: serde_json::Value = serde_json::from_str(&redact_store_hashes(&json))
+        .context("re-reading the redacted plan")?;
+    let scripts = redacted["system"]["scripts"]
+        .as_object()
+        .map_or(0, |scripts| scripts.len());
+    anyhow::ensure!(
+        scripts == plan.system.scripts.len(),
+        "two scripts of {} have the same name once store hashes are redacted",
+        plan.fixture
+    );
+    let pretty = serde_json::to_string_pretty(&redacted).context("serialising a plan")?;
+    Ok(format!("{pretty}\n"))
 }
 
 pub const REDACTED_HASH: &str = "00000000000000000000000000000000";
