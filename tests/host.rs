@@ -190,6 +190,23 @@ async fn configured_email_makes_the_system_healthy_and_a_test_mail_arrives_authe
 }
 
 #[tokio::test]
+async fn the_api_keeps_answering_while_the_redis_cache_is_down_and_the_worker_resumes_when_it_is_back(
+) {
+    let (ctx, env) = require!(host_env().await);
+    if let Err(why) = host::redis::find() {
+        eprintln!("skipped: {why}");
+        return;
+    }
+    let _one = ONE_AT_A_TIME.lock().await;
+    let template = template(&ctx, &env).await;
+    let plan = plan(&ctx, "redis-cache").await;
+    let report = host::cache_down::cache_down(&env, &plan, &template)
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    show(&report);
+}
+
+#[tokio::test]
 async fn dead_worker_is_reported_unhealthy_and_its_pending_task_runs_after_restart() {
     let (ctx, env) = require!(host_env().await);
     let _one = ONE_AT_A_TIME.lock().await;

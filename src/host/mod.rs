@@ -7,6 +7,7 @@
 //! `postgres` a throw-away PostgreSQL server, `web_login` a login as the web UI does it,
 //! `scenarios` the checks with their figures.
 
+pub mod cache_down;
 pub mod email;
 pub mod instance;
 pub mod layout;
@@ -14,6 +15,7 @@ pub mod plan;
 pub mod postgres;
 pub mod prerequisites;
 pub mod process;
+pub mod redis;
 pub mod scenarios;
 pub mod web_login;
 
@@ -79,6 +81,10 @@ pub async fn run_all(ctx: &Context) -> anyhow::Result<(String, Vec<scenarios::Sc
     reports.push(scenarios::worker_death(&env, defaults, &template).await?);
     reports.push(scenarios::printing(&env, defaults, &template).await?);
     reports.push(email::email(&env, find("email")?, &template).await?);
+    match redis::find() {
+        Ok(_) => reports.push(cache_down::cache_down(&env, find("redis-cache")?, &template).await?),
+        Err(why) => eprintln!("   cache down skipped: {why}"),
+    }
     reports.push(scenarios::users(&env, users, &template).await?);
     reports.push(scenarios::bad_input(&env, users).await?);
     let postgres = match scenarios::postgres_unavailable(&env).await {
