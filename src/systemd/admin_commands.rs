@@ -8,7 +8,7 @@ use std::path::Path;
 use anyhow::Context as _;
 
 use super::{
-    deployment::StandIns,
+    deployment::{Deployment, StandIns},
     prerequisites::SystemdEnv,
     scenarios::{deploy_from_template, service_user, Template, ADMIN_TIMEOUT, START_TIMEOUT},
 };
@@ -55,6 +55,40 @@ pub async fn admin_commands(
         version_line(&version, "InvenTree  ").unwrap_or("?")
     ));
 
+    manage_shell_runs_in_the_service_sandbox(&d, plan, &mut report).await?;
+
+    let as_nobody = d
+        .container
+        .exec(
+            &[
+                "setpriv",
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                "inventree-manage",
+                "check",
+            ],
+            ADMIN_TIMEOUT,
+        )
+        .await?;
+    anyhow::ensure!(
+        !as_nobody.success && as_nobody.output.contains("run it as root"),
+        "inventree-manage run by an unprivileged user did not refuse (exit {:?}):\n{}",
+        as_nobody.code,
+        as_nobody.output
+    );
+    report.check("inventree-manage run by nobody refuses, saying to run it as root");
+    d.shutdown().await?;
+    Ok(report)
+}
+
+/// `inventree-manage shell` runs as the service user, may not write `/etc`, and its failure's
+/// exit status reaches the caller.
+async fn manage_shell_runs_in_the_service_sandbox(
+    d: &Deployment,
+    plan: &HostPlan,
+    report: &mut ScenarioReport,
+) -> anyhow::Result<()> {
     let whoami = "import os, pwd; print('runs as', pwd.getpwuid(os.getuid()).pw_name)";
     let out = d
         .container
@@ -84,30 +118,7 @@ pub async fn admin_commands(
         service_user(plan),
         denied.code
     ));
-
-    let as_nobody = d
-        .container
-        .exec(
-            &[
-                "setpriv",
-                "--reuid=65534",
-                "--regid=65534",
-                "--clear-groups",
-                "inventree-manage",
-                "check",
-            ],
-            ADMIN_TIMEOUT,
-        )
-        .await?;
-    anyhow::ensure!(
-        !as_nobody.success && as_nobody.output.contains("run it as root"),
-        "inventree-manage run by an unprivileged user did not refuse (exit {:?}):\n{}",
-        as_nobody.code,
-        as_nobody.output
-    );
-    report.check("inventree-manage run by nobody refuses, saying to run it as root");
-    d.shutdown().await?;
-    Ok(report)
+    Ok(())
 }
 
 #[cfg(test)]

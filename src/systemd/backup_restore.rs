@@ -176,27 +176,7 @@ pub async fn backup_and_restore(
     let backup_dir = plan.internal.settings["backup_dir"]
         .as_str()
         .context("no backup_dir")?;
-    let started = Instant::now();
-    d.systemctl("start", &["inventree-backup.service"], START_TIMEOUT)
-        .await?;
-    report.figure("backup service run", started.elapsed());
-    let db = files_in(&d, backup_dir, "InvenTree-db-")?;
-    let media = files_in(&d, backup_dir, "InvenTree-media-")?;
-    anyhow::ensure!(
-        db.len() == 1 && media.len() == 1,
-        "expected one database and one media archive, found {db:?} {media:?}"
-    );
-    for unit in ["inventree-server.service", "inventree-cluster.service"] {
-        let state = d.container.property(unit, "ActiveState").await?;
-        anyhow::ensure!(
-            state == "active",
-            "{unit} is {state} after the backup: it must be started again"
-        );
-    }
-    report.check(format!(
-        "backup wrote {} and {}; server and worker running again",
-        db[0], media[0]
-    ));
+    let (db, media) = run_backup(&d, backup_dir, &mut report).await?;
     healthy_now(&d, &credentials, "the backup").await?;
 
     let client = api_client(&d, &credentials).await?;
@@ -231,7 +211,7 @@ pub async fn backup_and_restore(
             .join(" / ")
     ));
     check_retention(&d, backup_dir, &mut report).await?;
-    let archives = copy_out(&d, backup_dir, &[&db[0], &media[0]])?;
+    let archives = copy_out(&d, backup_dir, &[&db, &media])?;
     d.shutdown().await?;
     restore_on_a_fresh_machine(
         flake_dir,
@@ -245,6 +225,37 @@ pub async fn backup_and_restore(
     )
     .await?;
     Ok(report)
+}
+
+/// Runs the backup service once: one database and one media archive, server and worker
+/// running again afterwards. Returns the archives' names.
+async fn run_backup(
+    d: &Deployment,
+    backup_dir: &str,
+    report: &mut ScenarioReport,
+) -> anyhow::Result<(String, String)> {
+    let started = Instant::now();
+    d.systemctl("start", &["inventree-backup.service"], START_TIMEOUT)
+        .await?;
+    report.figure("backup service run", started.elapsed());
+    let mut db = files_in(d, backup_dir, "InvenTree-db-")?;
+    let mut media = files_in(d, backup_dir, "InvenTree-media-")?;
+    anyhow::ensure!(
+        db.len() == 1 && media.len() == 1,
+        "expected one database and one media archive, found {db:?} {media:?}"
+    );
+    for unit in ["inventree-server.service", "inventree-cluster.service"] {
+        let state = d.container.property(unit, "ActiveState").await?;
+        anyhow::ensure!(
+            state == "active",
+            "{unit} is {state} after the backup: it must be started again"
+        );
+    }
+    report.check(format!(
+        "backup wrote {} and {}; server and worker running again",
+        db[0], media[0]
+    ));
+    Ok((db.remove(0), media.remove(0)))
 }
 
 /// The backup unit's prune step (ExecStartPost) keeps `backup.keep` archives of each kind, with

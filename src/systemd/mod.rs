@@ -7,13 +7,14 @@
 //! `container` boots and enters a container, `install` puts a plan's units, accounts, tmpfiles
 //! and credentials in place (and compares unit files directive by directive), `deployment` ties
 //! them together for one fixture, `scenarios` holds the checks with their figures (and the steps
-//! they share), `backup_restore`, `printing`, `admin_commands`, `postgresql`, `migration_killed` and
+//! they share), `backup_restore`, `printing`, `email`, `admin_commands`, `postgresql`, `migration_killed` and
 //! `media_unwritable` more of them.
 
 pub mod admin_commands;
 pub mod backup_restore;
 pub mod container;
 pub mod deployment;
+pub mod email;
 pub mod install;
 pub mod media_unwritable;
 pub mod migration_killed;
@@ -94,6 +95,7 @@ pub async fn run_all(ctx: &Context) -> anyhow::Result<String> {
     show(media_unwritable::media_unwritable(dir, &env, &stand_ins, defaults, &template).await?);
     show(scenarios::security_live(dir, &env, &stand_ins, defaults, &template).await?);
     show(printing::printing(dir, &env, &stand_ins, defaults, &template).await?);
+    show(email::email(dir, &env, &stand_ins, find("email")?, &template).await?);
     show(admin_commands::admin_commands(dir, &env, &stand_ins, defaults, &template).await?);
     show(scenarios::no_secret_leaks(dir, &env, &stand_ins, users, &template).await?);
     show(backup_restore::backup_and_restore(dir, &env, &stand_ins, backups, &template).await?);
