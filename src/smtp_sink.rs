@@ -1,7 +1,7 @@
 //! A local SMTP sink for the email scenarios: it listens on loopback, accepts what Django's SMTP
 //! backend sends (EHLO, AUTH PLAIN or LOGIN, MAIL, RCPT, DATA, QUIT) and keeps every message with
 //! the credentials it was sent with, so a test can check that a mail InvenTree sent arrived and
-//! that the password came from the module's credential.
+//! that the password came from the module's credential ([`check_test_mail`], both tiers).
 //!
 //! Hand-written (about a hundred lines of protocol) rather than a crate: what a test needs is this
 //! exact subset with the AUTH exchange recorded, and no SMTP server crate on crates.io exposes
@@ -12,6 +12,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use crate::probe::{api::ApiRoot, client::ApiClient};
 use anyhow::Context as _;
 use base64::Engine as _;
 use tokio::{
@@ -106,6 +107,55 @@ impl SmtpSink {
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
+}
+
+/// Who the test mail goes to.
+pub const TEST_RECIPIENT: &str = "storekeeper@example.org";
+
+/// The e-mail scenarios' check, through the API of an InvenTree whose SMTP server is `sink`:
+/// `/api/` (as staff) says `email_configured` and `system_health` true (no INVE-W7); a test mail
+/// sent through the API (`POST /api/admin/email/test/`, what the admin UI sends) is handed to the
+/// worker and reaches the sink, logged in as `username` with `password`, with InvenTree's test
+/// subject. Returns the mail and the time from the API call to its arrival.
+pub async fn check_test_mail(
+    client: &ApiClient,
+    sink: &SmtpSink,
+    username: &str,
+    password: &str,
+) -> anyhow::Result<(Mail, Duration)> {
+    let root: ApiRoot = client.get("/api/").await?;
+    anyhow::ensure!(
+        root.email_configured == Some(true) && root.system_health == Some(true),
+        "with email configured /api/ says email_configured {:?}, system_health {:?}",
+        root.email_configured,
+        root.system_health
+    );
+    let sent = Instant::now();
+    client
+        .post::<serde_json::Value, _>(
+            "/api/admin/email/test/",
+            &serde_json::json!({ "email": TEST_RECIPIENT }),
+        )
+        .await
+        .context("sending a test mail through the API")?;
+    let mail = sink
+        .wait_for(Duration::from_secs(120), |m| {
+            m.to.iter().any(|to| to == TEST_RECIPIENT)
+        })
+        .await?;
+    let elapsed = sent.elapsed();
+    anyhow::ensure!(
+        mail.auth == Some((username.to_string(), password.to_string())),
+        "the mail was sent with AUTH user {:?}, expected {username} with the credential's content",
+        mail.auth.as_ref().map(|(user, _)| user)
+    );
+    let subject = mail.header("subject").unwrap_or_default();
+    anyhow::ensure!(
+        subject.contains("Test email from InvenTree"),
+        "unexpected mail: from {:?}, subject {subject:?}",
+        mail.from
+    );
+    Ok((mail, elapsed))
 }
 
 fn decode(text: &str) -> String {

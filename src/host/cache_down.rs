@@ -13,7 +13,7 @@ use super::{
     plan::HostPlan,
     prerequisites::HostEnv,
     redis::RedisServer,
-    scenarios::{healthy, teardown, token_client, ScenarioReport, Template},
+    scenarios::{healthy, healthy_from_template, teardown, token_client, ScenarioReport, Template},
 };
 use crate::probe::api::{Listing, Part};
 
@@ -38,11 +38,7 @@ pub async fn cache_down(
         .context("the fixture has no INVENTREE_CACHE_PASSWORD credential")?;
     let mut redis =
         RedisServer::start(&instance.layout.root.join("redis"), port, &password).await?;
-    instance.copy_template(template).await?;
-    instance.setup_ok().await?;
-    let credentials = instance.probe_credentials().await?;
-    instance.start()?;
-    healthy(&mut instance, &credentials).await?;
+    let credentials = healthy_from_template(&mut instance, template).await?;
     report.check(format!(
         "cache and task broker on Redis (127.0.0.1:{port}, password from INVENTREE_CACHE_PASSWORD): healthy"
     ));

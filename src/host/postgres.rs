@@ -14,6 +14,37 @@ use anyhow::Context as _;
 
 use crate::process::{self, Spec};
 
+/// The database a PostgreSQL fixture's rendered `database` settings name: its socket directory
+/// (`HOST`), database and role (`USER`, else the database's name).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FixtureDatabase {
+    pub socket_dir: String,
+    pub name: String,
+    pub user: String,
+}
+
+impl FixtureDatabase {
+    pub fn from_settings(db: &serde_json::Value, fixture: &str) -> anyhow::Result<Self> {
+        let field = |k: &str| db[k].as_str().map(str::to_string);
+        anyhow::ensure!(
+            field("ENGINE").is_some_and(|e| e.contains("postgresql")),
+            "fixture {fixture} is not a PostgreSQL one: {db}"
+        );
+        let socket_dir = field("HOST").context("no database HOST (socket directory)")?;
+        anyhow::ensure!(
+            socket_dir.starts_with('/'),
+            "database HOST {socket_dir} is not a socket directory"
+        );
+        let name = field("NAME").context("no database NAME")?;
+        let user = field("USER").unwrap_or_else(|| name.clone());
+        Ok(FixtureDatabase {
+            socket_dir,
+            name,
+            user,
+        })
+    }
+}
+
 /// Where Debian (and most distributions) put the server binaries when they are not on PATH.
 const SEARCH_DIRS: &[&str] = &["/usr/lib/postgresql", "/usr/local/pgsql"];
 

@@ -21,7 +21,7 @@ use super::{
     instance::Instance,
     layout,
     plan::HostPlan,
-    postgres::{self, PgServer},
+    postgres::{self, FixtureDatabase, PgServer},
     prerequisites::HostEnv,
 };
 use crate::probe::{
@@ -166,6 +166,20 @@ fn log_tail(instance: &Instance, name: &str) -> String {
     crate::util::tail(&text, 30)
 }
 
+/// From the migrated template to a healthy instance: the template copied in, setup, the probe's
+/// credentials, server and worker started. Returns the credentials.
+pub(super) async fn healthy_from_template(
+    instance: &mut Instance,
+    template: &Template,
+) -> anyhow::Result<Credentials> {
+    instance.copy_template(template).await?;
+    instance.setup_ok().await?;
+    let credentials = instance.probe_credentials().await?;
+    instance.start()?;
+    healthy(instance, &credentials).await?;
+    Ok(credentials)
+}
+
 /// Stops everything and checks nothing is left of it.
 pub(super) async fn teardown(
     instance: &mut Instance,
@@ -288,11 +302,7 @@ pub async fn restart(
 ) -> anyhow::Result<ScenarioReport> {
     let mut report = ScenarioReport::new("restart");
     let mut instance = Instance::create(host, plan)?;
-    instance.copy_template(template).await?;
-    instance.setup_ok().await?;
-    let credentials = instance.probe_credentials().await?;
-    instance.start()?;
-    healthy(&mut instance, &credentials).await?;
+    let credentials = healthy_from_template(&mut instance, template).await?;
     let client = token_client(&instance, &credentials).await?;
     let part: probe::api::Part = client
         .post(
@@ -348,11 +358,7 @@ pub async fn printing(
 ) -> anyhow::Result<ScenarioReport> {
     let mut report = ScenarioReport::new("printing");
     let mut instance = Instance::create(host, plan)?;
-    instance.copy_template(template).await?;
-    instance.setup_ok().await?;
-    let credentials = instance.probe_credentials().await?;
-    instance.start()?;
-    healthy(&mut instance, &credentials).await?;
+    let credentials = healthy_from_template(&mut instance, template).await?;
     let client = token_client(&instance, &credentials).await?;
     let media_root = instance.settings()["media_root"]
         .as_str()
@@ -390,11 +396,7 @@ pub async fn worker_death(
 ) -> anyhow::Result<ScenarioReport> {
     let mut report = ScenarioReport::new("worker death");
     let mut instance = Instance::create(host, plan)?;
-    instance.copy_template(template).await?;
-    instance.setup_ok().await?;
-    let credentials = instance.probe_credentials().await?;
-    instance.start()?;
-    healthy(&mut instance, &credentials).await?;
+    let credentials = healthy_from_template(&mut instance, template).await?;
     instance.kill_cluster().await?;
     report.check("worker killed (SIGKILL to its process group; nothing of it left)");
 
@@ -790,22 +792,12 @@ pub async fn postgres_unavailable(host: &HostEnv) -> Option<String> {
 pub async fn postgresql(host: &HostEnv, plan: &HostPlan) -> anyhow::Result<ScenarioReport> {
     let mut report = ScenarioReport::new("postgresql");
     let mut instance = Instance::create(host, plan)?;
-    let settings = instance.settings();
-    let db = settings.get("database").context("no database settings")?;
-    let field = |k: &str| db.get(k).and_then(|v| v.as_str()).map(str::to_string);
-    anyhow::ensure!(
-        field("ENGINE").is_some_and(|e| e.contains("postgresql")),
-        "fixture {} is not a PostgreSQL one: {db}",
-        plan.fixture
-    );
-    let socket_dir = PathBuf::from(field("HOST").context("no database HOST (socket directory)")?);
-    anyhow::ensure!(
-        socket_dir.is_absolute(),
-        "database HOST {} is not a socket directory",
-        socket_dir.display()
-    );
-    let name = field("NAME").context("no database NAME")?;
-    let user = field("USER").unwrap_or_else(|| name.clone());
+    let FixtureDatabase {
+        socket_dir,
+        name,
+        user,
+    } = FixtureDatabase::from_settings(&instance.settings()["database"], &plan.fixture)?;
+    let socket_dir = PathBuf::from(socket_dir);
     let started = Instant::now();
     let mut pg = PgServer::start(&instance.layout.root.join("pg"), &socket_dir).await?;
     pg.create_role_and_database(&user, &name).await?;

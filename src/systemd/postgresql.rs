@@ -22,30 +22,15 @@ use super::{
         wait_healthy, START_TIMEOUT,
     },
 };
-use crate::host::{plan::HostPlan, postgres::PgServer, scenarios::ScenarioReport};
+use crate::host::{
+    plan::HostPlan,
+    postgres::{FixtureDatabase, PgServer},
+    scenarios::ScenarioReport,
+};
 
 /// What stands in for nixpkgs' `postgresql.target` in the container.
 const POSTGRESQL_TARGET: &str = "[Unit]\n\
 Description=PostgreSQL (stand-in: the server runs on the host, its socket directory is bound here)\n";
-
-/// The fixture's database: socket directory, database name and role.
-fn database(plan: &HostPlan) -> anyhow::Result<(String, String, String)> {
-    let db = &plan.internal.settings["database"];
-    let field = |k: &str| db[k].as_str().map(str::to_string);
-    anyhow::ensure!(
-        field("ENGINE").is_some_and(|e| e.contains("postgresql")),
-        "fixture {} is not a PostgreSQL one: {db}",
-        plan.fixture
-    );
-    let socket_dir = field("HOST").context("no database HOST (socket directory)")?;
-    anyhow::ensure!(
-        socket_dir.starts_with('/'),
-        "database HOST {socket_dir} is not a socket directory"
-    );
-    let name = field("NAME").context("no database NAME")?;
-    let user = field("USER").unwrap_or_else(|| name.clone());
-    Ok((socket_dir, name, user))
-}
 
 pub async fn postgresql(
     flake_dir: &Path,
@@ -54,7 +39,11 @@ pub async fn postgresql(
     plan: &HostPlan,
 ) -> anyhow::Result<ScenarioReport> {
     let mut report = ScenarioReport::new("postgresql");
-    let (socket_inside, name, user) = database(plan)?;
+    let FixtureDatabase {
+        socket_dir: socket_inside,
+        name,
+        user,
+    } = FixtureDatabase::from_settings(&plan.internal.settings["database"], &plan.fixture)?;
     let base = tempfile::Builder::new()
         .prefix("inventree-systemd-pg.")
         .tempdir()

@@ -10,7 +10,7 @@ use anyhow::Context as _;
 use super::{
     deployment::StandIns,
     prerequisites::SystemdEnv,
-    scenarios::{api_client, healthy_now, probe_credentials, started_from_template, Template},
+    scenarios::{api_client, healthy_from_template, Template},
 };
 use crate::{
     host::{plan::HostPlan, scenarios::ScenarioReport},
@@ -25,9 +25,7 @@ pub async fn printing(
     template: &Template,
 ) -> anyhow::Result<ScenarioReport> {
     let mut report = ScenarioReport::new("printing");
-    let d = started_from_template(flake_dir, env, stand_ins, plan, template).await?;
-    let credentials = probe_credentials(&d).await?;
-    healthy_now(&d, &credentials, "the start").await?;
+    let (d, credentials) = healthy_from_template(flake_dir, env, stand_ins, plan, template).await?;
     let fonts = d
         .container
         .property("inventree-cluster.service", "Environment")

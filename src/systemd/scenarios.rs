@@ -301,6 +301,20 @@ pub(super) async fn started_from_template(
     Ok(d)
 }
 
+/// As [`started_from_template`], with the probe's credentials and a healthy probe.
+pub(super) async fn healthy_from_template(
+    flake_dir: &Path,
+    env: &SystemdEnv,
+    stand_ins: &StandIns,
+    plan: &HostPlan,
+    template: &Template,
+) -> anyhow::Result<(Deployment, Credentials)> {
+    let d = started_from_template(flake_dir, env, stand_ins, plan, template).await?;
+    let credentials = probe_credentials(&d).await?;
+    healthy_now(&d, &credentials, "the start").await?;
+    Ok((d, credentials))
+}
+
 /// Installed unit files are the rendered ones: the files on disk byte for byte, and what systemd
 /// loaded (`systemctl cat`, no drop-ins) directive by directive, store hashes aside.
 pub async fn units_as_rendered(
@@ -453,9 +467,7 @@ pub async fn worker_killed(
     template: &Template,
 ) -> anyhow::Result<ScenarioReport> {
     let mut report = ScenarioReport::new("worker killed");
-    let d = started_from_template(flake_dir, env, stand_ins, plan, template).await?;
-    let credentials = probe_credentials(&d).await?;
-    healthy_now(&d, &credentials, "the start").await?;
+    let (d, credentials) = healthy_from_template(flake_dir, env, stand_ins, plan, template).await?;
     let unit = "inventree-cluster.service";
     let pid = d.container.property(unit, "MainPID").await?;
     let restarts_before = d.container.property(unit, "NRestarts").await?;
