@@ -306,6 +306,40 @@ fn first_line(text: &str) -> String {
         .to_owned()
 }
 
+/// One bump under way: what every step reads, and the steps recorded so far.
+struct Bump<'a> {
+    ctx: &'a Context,
+    opts: &'a BumpOptions,
+    started_at: u64,
+    report_dir: PathBuf,
+    steps: Steps,
+}
+
+/// What step 3 obtained for the pin, and where the source was unpacked (step 5 reads the
+/// release's requirements from it).
+struct PinInputs {
+    commit: Obtained,
+    commit_date: Option<String>,
+    src_hash: Obtained,
+    frontend_hash: Obtained,
+    source_path: Option<PathBuf>,
+}
+
+impl PinInputs {
+    /// The pin keys that hold a placeholder because their step failed.
+    fn placeholders(&self) -> Vec<&'static str> {
+        [
+            ("commit", &self.commit),
+            ("srcHash", &self.src_hash),
+            ("frontendHash", &self.frontend_hash),
+        ]
+        .iter()
+        .filter(|(_, o)| matches!(o, Obtained::Placeholder(_)))
+        .map(|(f, _)| *f)
+        .collect()
+    }
+}
+
 pub async fn run(ctx: &Context, opts: &BumpOptions) -> Result<BumpOutcome> {
     let started_at = unix_now();
     let report_dir = opts
@@ -315,67 +349,18 @@ pub async fn run(ctx: &Context, opts: &BumpOptions) -> Result<BumpOutcome> {
         .join(vm::run::run_dir_name(started_at));
     std::fs::create_dir_all(&report_dir)
         .with_context(|| format!("creating {}", report_dir.display()))?;
-    let mut steps = Steps(Vec::new());
+    let mut bump = Bump {
+        ctx,
+        opts,
+        started_at,
+        report_dir,
+        steps: Steps(Vec::new()),
+    };
 
     // 1. The target release.
-    let t = Instant::now();
-    let target = match &opts.target {
-        Target::Version(v) => {
-            steps.push("resolve", t, Outcome::Passed, format!("{v} (given)"), "");
-            v.clone()
-        }
-        Target::Latest { feed: path } => {
-            let chosen = read_feed(path.as_deref())
-                .await
-                .and_then(|text| Ok(feed::latest_stable(&feed::parse(&text)?)?));
-            match chosen {
-                Ok(c) => {
-                    steps.push(
-                        "resolve",
-                        t,
-                        Outcome::Passed,
-                        format!(
-                            "{} is the latest stable release{}",
-                            c.version,
-                            c.published_at
-                                .map(|p| format!(" (published {p})"))
-                                .unwrap_or_default()
-                        ),
-                        "",
-                    );
-                    c.version
-                }
-                Err(e) => {
-                    // Still a report: the nightly job publishes what broke.
-                    steps.push(
-                        "resolve",
-                        t,
-                        Outcome::Failed,
-                        format!(
-                            "cannot resolve the latest release: {}",
-                            first_line(&format!("{e:#}"))
-                        ),
-                        format!("{e:#}"),
-                    );
-                    let from = PinFile::load(&ctx.flake_dir)
-                        .map(|p| p.pin.version)
-                        .unwrap_or_else(|_| "unpinned".into());
-                    let report = BumpReport {
-                        from,
-                        to: "unknown".into(),
-                        change: super::version::Change::Same,
-                        dry_run: opts.dry_run,
-                        started_at: utc_timestamp(started_at),
-                        workspace: ctx.flake_dir.display().to_string(),
-                        pin: Vec::new(),
-                        lock: None,
-                        steps: steps.0,
-                    };
-                    write_report(&report_dir, &report)?;
-                    return Ok(BumpOutcome { report, report_dir });
-                }
-            }
-        }
+    let Some(target) = bump.resolve_target().await else {
+        // Still a report: the nightly job publishes what broke.
+        return bump.publish_unresolved();
     };
     let tag = sources::tag_of(&target);
 
@@ -385,40 +370,7 @@ pub async fn run(ctx: &Context, opts: &BumpOptions) -> Result<BumpOutcome> {
         Ok(p) => p.pin.version.clone(),
         Err(_) => "unpinned".to_owned(),
     };
-    let workspace = if opts.dry_run {
-        let ws = report_dir.join("workspace");
-        let t = Instant::now();
-        let n = copy_checkout(&ctx.flake_dir, &ws).await?;
-        // Its own git repository (files added, nothing committed): nix then reads the copy as a
-        // flake of its own instead of as untracked files of the enclosing checkout.
-        for argv in [
-            ["git", "init", "-q"].as_slice(),
-            ["git", "add", "-A"].as_slice(),
-        ] {
-            let argv: Vec<String> = argv.iter().map(|a| (*a).to_owned()).collect();
-            let out = process::run(&argv, &ws, Duration::from_secs(60))
-                .await
-                .map_err(anyhow::Error::msg)?;
-            if !out.success {
-                bail!(
-                    "`{}` in {} failed: {}",
-                    argv.join(" "),
-                    ws.display(),
-                    out.stderr.trim()
-                );
-            }
-        }
-        steps.push(
-            "workspace",
-            t,
-            Outcome::Passed,
-            format!("copied {n} tracked files to {}", ws.display()),
-            "",
-        );
-        ws
-    } else {
-        ctx.flake_dir.clone()
-    };
+    let workspace = bump.prepare_workspace().await?;
     let ws_ctx = Context {
         flake_dir: workspace.clone(),
         overrides: ctx.overrides.clone(),
@@ -431,226 +383,19 @@ pub async fn run(ctx: &Context, opts: &BumpOptions) -> Result<BumpOutcome> {
         .map(|p| p.pin.clone());
 
     // 3. What the pin needs: the tag's commit, the source and frontend hashes.
-    let t = Instant::now();
-    let commit = settle(
-        &mut steps,
-        "commit",
-        t,
-        tag_commit(&tag).await,
-        same.as_ref().map(|p| p.commit.as_str()),
-        PLACEHOLDER_COMMIT,
-    );
-    // The date only labels the build (commit_date.txt); unknown is allowed (null).
-    let commit_date = match (&commit, &same) {
-        (Obtained::Kept(_), Some(pinned)) => pinned.commit_date.clone(),
-        (Obtained::New(sha), _) => {
-            let t = Instant::now();
-            match commit_date(&tag, sha).await {
-                Ok(date) => {
-                    steps.push("date", t, Outcome::Passed, date.clone(), "");
-                    Some(date)
-                }
-                Err(e) => {
-                    steps.push(
-                        "date",
-                        t,
-                        Outcome::Skipped,
-                        format!("commit date unknown, pinned as null ({})", first_line(&e)),
-                        e,
-                    );
-                    None
-                }
-            }
-        }
-        _ => None,
-    };
-    let t = Instant::now();
-    let source = prefetch(ctx, &sources::source_url(&tag)).await;
-    let source_path = source.as_ref().ok().map(|p| PathBuf::from(&p.store_path));
-    let src_hash = settle(
-        &mut steps,
-        "source",
-        t,
-        source.map(|p| p.hash),
-        same.as_ref().map(|p| p.src_hash.as_str()),
-        FAKE_HASH,
-    );
-    let t = Instant::now();
-    let frontend = prefetch(ctx, &sources::frontend_url(&tag))
-        .await
-        .map(|p| p.hash);
-    let frontend_hash = settle(
-        &mut steps,
-        "frontend",
-        t,
-        frontend,
-        same.as_ref().map(|p| p.frontend_hash.as_str()),
-        FAKE_HASH,
-    );
+    let inputs = bump.obtain_pin_inputs(&tag, same.as_ref()).await;
 
     // 4. The pin.
-    let t = Instant::now();
-    let mut pin_changes = Vec::new();
-    match &pin_file {
-        Err(e) => steps.push(
-            "pin",
-            t,
-            Outcome::Failed,
-            format!("{PIN_FILE} not found"),
-            format!("{e:#}"),
-        ),
-        Ok(original) => {
-            let new = Pin {
-                version: tag.clone(),
-                commit: commit.value().to_owned(),
-                commit_date,
-                src_hash: src_hash.value().to_owned(),
-                frontend_hash: frontend_hash.value().to_owned(),
-                // No prefetch exists for fetchYarnDeps: a new release gets the placeholder, and
-                // the build of frontend-from-source reports the real hash (corrected below).
-                yarn_deps_hash: match &same {
-                    Some(pinned) => pinned.yarn_deps_hash.clone(),
-                    None => original
-                        .pin
-                        .yarn_deps_hash
-                        .as_ref()
-                        .map(|_| FAKE_HASH.to_owned()),
-                },
-            };
-            let placeholders: Vec<&str> = [
-                ("commit", &commit),
-                ("srcHash", &src_hash),
-                ("frontendHash", &frontend_hash),
-            ]
-            .iter()
-            .filter(|(_, o)| matches!(o, Obtained::Placeholder(_)))
-            .map(|(f, _)| *f)
-            .collect();
-            pin_changes = original
-                .pin
-                .changes(&new)
-                .into_iter()
-                .map(|c| FieldChange {
-                    field: c.field.into(),
-                    old: Change::show(&c.old),
-                    new: Change::show(&c.new),
-                })
-                .collect();
-            if !placeholders.is_empty() && !opts.dry_run {
-                steps.push(
-                    "pin",
-                    t,
-                    Outcome::Failed,
-                    format!("not written: unknown {}", placeholders.join(", ")),
-                    "",
-                );
-                pin_changes.clear();
-            } else {
-                let mut file = PinFile::load(&workspace)?;
-                match file.update(&new) {
-                    Ok(fields) if placeholders.is_empty() => steps.push("pin", t, Outcome::Passed, if fields.is_empty() { "unchanged".to_owned() } else { format!("rewrote {}", fields.join(", ")) }, ""),
-                    Ok(_) => steps.push("pin", t, Outcome::Failed, format!("written with placeholders for {} (dry run, so the later steps can run)", placeholders.join(", ")), ""),
-                    Err(e) => steps.push("pin", t, Outcome::Failed, format!("{e:#}"), ""),
-                }
-            }
-        }
-    }
+    let mut pin_changes = bump.write_pin(&pin_file, &workspace, &tag, same.as_ref(), &inputs)?;
 
     // 5. The Python lock.
-    let t = Instant::now();
-    let requirements = opts.requirements.clone().or_else(|| {
-        source_path
-            .as_ref()
-            .map(|p| p.join(sources::REQUIREMENTS_PATH))
-            .filter(|p| p.is_file())
-    });
-    let lock = match requirements {
-        None => {
-            steps.push("lock", t, Outcome::Failed, "no requirements file: the source could not be prefetched; pass --requirements FILE", "");
-            None
-        }
-        Some(req) => {
-            let before = std::fs::read_to_string(ctx.flake_dir.join("uv.lock")).unwrap_or_default();
-            let mut argv = vec![
-                opts.python.clone(),
-                workspace
-                    .join("scripts/lock-python-deps")
-                    .display()
-                    .to_string(),
-                req.display().to_string(),
-                "--version".to_owned(),
-                tag.clone(),
-                "--output-dir".to_owned(),
-                workspace.display().to_string(),
-            ];
-            if let Some(interpreter) = &opts.interpreter {
-                argv.extend([
-                    "--interpreter".to_owned(),
-                    interpreter.display().to_string(),
-                ]);
-            }
-            // Resolve from scratch: the lock is then a function of the requirements and the
-            // recorded exclude-newer alone, not of the previous lock. Put back if locking fails.
-            let lock_path = workspace.join("uv.lock");
-            let previous = std::fs::read(&lock_path).ok();
-            if previous.is_some() {
-                std::fs::remove_file(&lock_path)
-                    .with_context(|| format!("removing {} before locking", lock_path.display()))?;
-            }
-            let result = process::run(&argv, &workspace, LOCK_TIMEOUT).await;
-            if !matches!(&result, Ok(out) if out.success) {
-                if let Some(previous) = &previous {
-                    std::fs::write(&lock_path, previous)
-                        .with_context(|| format!("restoring {}", lock_path.display()))?;
-                }
-            }
-            match result {
-                Ok(out) if out.success => {
-                    let after =
-                        std::fs::read_to_string(workspace.join("uv.lock")).unwrap_or_default();
-                    match lockdiff::diff(&before, &after) {
-                        Ok(diff) => {
-                            steps.push(
-                                "lock",
-                                t,
-                                Outcome::Passed,
-                                lock_summary(&diff, &req),
-                                out.stdout.clone(),
-                            );
-                            std::fs::write(
-                                report_dir.join("lock.log"),
-                                format!("{}{}", out.stdout, out.stderr),
-                            )
-                            .with_context(|| format!("writing {}", report_dir.display()))?;
-                            Some(diff)
-                        }
-                        Err(e) => {
-                            steps.push("lock", t, Outcome::Failed, format!("{e:#}"), "");
-                            None
-                        }
-                    }
-                }
-                Ok(out) => {
-                    steps.push(
-                        "lock",
-                        t,
-                        Outcome::Failed,
-                        format!("`{}` failed ({})", argv.join(" "), out.status),
-                        tail(&format!("{}{}", out.stdout, out.stderr), 30),
-                    );
-                    None
-                }
-                Err(e) => {
-                    steps.push("lock", t, Outcome::Failed, e, "");
-                    None
-                }
-            }
-        }
-    };
+    let lock = bump
+        .lock_python(&workspace, &tag, inputs.source_path.as_deref())
+        .await?;
 
     // 6. The tiers, on the rewritten tree.
     if opts.tiers {
-        run_tiers(&ws_ctx, &mut steps, &mut pin_changes).await;
+        run_tiers(&ws_ctx, &mut bump.steps, &mut pin_changes).await;
     }
 
     let report = BumpReport {
@@ -665,8 +410,404 @@ pub async fn run(ctx: &Context, opts: &BumpOptions) -> Result<BumpOutcome> {
         workspace: workspace.display().to_string(),
         pin: pin_changes,
         lock,
-        steps: steps.0,
+        steps: bump.steps.0,
     };
+    publish(bump.report_dir, report)
+}
+
+impl Bump<'_> {
+    /// Step 1: the release to move to; `None` when the feed could not say (the step failed).
+    async fn resolve_target(&mut self) -> Option<Version> {
+        let t = Instant::now();
+        let path = match &self.opts.target {
+            Target::Version(v) => {
+                let summary = format!("{v} (given)");
+                self.steps.push("resolve", t, Outcome::Passed, summary, "");
+                return Some(v.clone());
+            }
+            Target::Latest { feed: path } => path,
+        };
+        let chosen = read_feed(path.as_deref())
+            .await
+            .and_then(|text| Ok(feed::latest_stable(&feed::parse(&text)?)?));
+        match chosen {
+            Ok(c) => {
+                let summary = format!(
+                    "{} is the latest stable release{}",
+                    c.version,
+                    c.published_at
+                        .map(|p| format!(" (published {p})"))
+                        .unwrap_or_default()
+                );
+                self.steps.push("resolve", t, Outcome::Passed, summary, "");
+                Some(c.version)
+            }
+            Err(e) => {
+                let summary = format!(
+                    "cannot resolve the latest release: {}",
+                    first_line(&format!("{e:#}"))
+                );
+                self.steps
+                    .push("resolve", t, Outcome::Failed, summary, format!("{e:#}"));
+                None
+            }
+        }
+    }
+
+    /// The report of a bump whose target could not be resolved: step 1 failed, nothing else ran.
+    fn publish_unresolved(self) -> Result<BumpOutcome> {
+        let from = PinFile::load(&self.ctx.flake_dir)
+            .map(|p| p.pin.version)
+            .unwrap_or_else(|_| "unpinned".into());
+        let report = BumpReport {
+            from,
+            to: "unknown".into(),
+            change: super::version::Change::Same,
+            dry_run: self.opts.dry_run,
+            started_at: utc_timestamp(self.started_at),
+            workspace: self.ctx.flake_dir.display().to_string(),
+            pin: Vec::new(),
+            lock: None,
+            steps: self.steps.0,
+        };
+        publish(self.report_dir, report)
+    }
+
+    /// Step 2: the checkout itself, or for a dry run a copy of it in the report directory.
+    async fn prepare_workspace(&mut self) -> Result<PathBuf> {
+        if !self.opts.dry_run {
+            return Ok(self.ctx.flake_dir.clone());
+        }
+        let ws = self.report_dir.join("workspace");
+        let t = Instant::now();
+        let n = copy_checkout(&self.ctx.flake_dir, &ws).await?;
+        init_workspace_repository(&ws).await?;
+        self.steps.push(
+            "workspace",
+            t,
+            Outcome::Passed,
+            format!("copied {n} tracked files to {}", ws.display()),
+            "",
+        );
+        Ok(ws)
+    }
+
+    /// Step 3: the tag's commit and its date, the source and frontend hashes. A failed network
+    /// step keeps the pinned value for the same version, else leaves a placeholder.
+    async fn obtain_pin_inputs(&mut self, tag: &str, same: Option<&Pin>) -> PinInputs {
+        let t = Instant::now();
+        let commit = settle(
+            &mut self.steps,
+            "commit",
+            t,
+            tag_commit(tag).await,
+            same.map(|p| p.commit.as_str()),
+            PLACEHOLDER_COMMIT,
+        );
+        let commit_date = self.settle_commit_date(tag, &commit, same).await;
+        let t = Instant::now();
+        let source = prefetch(self.ctx, &sources::source_url(tag)).await;
+        let source_path = source.as_ref().ok().map(|p| PathBuf::from(&p.store_path));
+        let src_hash = settle(
+            &mut self.steps,
+            "source",
+            t,
+            source.map(|p| p.hash),
+            same.map(|p| p.src_hash.as_str()),
+            FAKE_HASH,
+        );
+        let t = Instant::now();
+        let frontend = prefetch(self.ctx, &sources::frontend_url(tag))
+            .await
+            .map(|p| p.hash);
+        let frontend_hash = settle(
+            &mut self.steps,
+            "frontend",
+            t,
+            frontend,
+            same.map(|p| p.frontend_hash.as_str()),
+            FAKE_HASH,
+        );
+        PinInputs {
+            commit,
+            commit_date,
+            src_hash,
+            frontend_hash,
+            source_path,
+        }
+    }
+
+    /// The date only labels the build (commit_date.txt); unknown is allowed (null).
+    async fn settle_commit_date(
+        &mut self,
+        tag: &str,
+        commit: &Obtained,
+        same: Option<&Pin>,
+    ) -> Option<String> {
+        match (commit, same) {
+            (Obtained::Kept(_), Some(pinned)) => pinned.commit_date.clone(),
+            (Obtained::New(sha), _) => {
+                let t = Instant::now();
+                match commit_date(tag, sha).await {
+                    Ok(date) => {
+                        self.steps
+                            .push("date", t, Outcome::Passed, date.clone(), "");
+                        Some(date)
+                    }
+                    Err(e) => {
+                        let summary =
+                            format!("commit date unknown, pinned as null ({})", first_line(&e));
+                        self.steps.push("date", t, Outcome::Skipped, summary, e);
+                        None
+                    }
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// Step 4: rewrite the pin in the workspace; the changed keys, for the report. Outside a dry
+    /// run a pin with placeholders is not written; a dry run writes it so the later steps can run.
+    fn write_pin(
+        &mut self,
+        pin_file: &Result<PinFile>,
+        workspace: &Path,
+        tag: &str,
+        same: Option<&Pin>,
+        inputs: &PinInputs,
+    ) -> Result<Vec<FieldChange>> {
+        let t = Instant::now();
+        let original = match pin_file {
+            Ok(original) => original,
+            Err(e) => {
+                let summary = format!("{PIN_FILE} not found");
+                self.steps
+                    .push("pin", t, Outcome::Failed, summary, format!("{e:#}"));
+                return Ok(Vec::new());
+            }
+        };
+        let new = new_pin(&original.pin, tag, same, inputs);
+        let placeholders = inputs.placeholders();
+        if !placeholders.is_empty() && !self.opts.dry_run {
+            let summary = format!("not written: unknown {}", placeholders.join(", "));
+            self.steps.push("pin", t, Outcome::Failed, summary, "");
+            return Ok(Vec::new());
+        }
+        let pin_changes = field_changes(&original.pin, &new);
+        let mut file = PinFile::load(workspace)?;
+        let (outcome, summary) = match file.update(&new) {
+            Ok(fields) if placeholders.is_empty() => (
+                Outcome::Passed,
+                if fields.is_empty() {
+                    "unchanged".to_owned()
+                } else {
+                    format!("rewrote {}", fields.join(", "))
+                },
+            ),
+            Ok(_) => (
+                Outcome::Failed,
+                format!(
+                    "written with placeholders for {} (dry run, so the later steps can run)",
+                    placeholders.join(", ")
+                ),
+            ),
+            Err(e) => (Outcome::Failed, format!("{e:#}")),
+        };
+        self.steps.push("pin", t, outcome, summary, "");
+        Ok(pin_changes)
+    }
+
+    /// Step 5: regenerate uv.lock in the workspace from the release's backend requirements; its
+    /// difference from the checkout's lock when locking succeeded.
+    async fn lock_python(
+        &mut self,
+        workspace: &Path,
+        tag: &str,
+        source_path: Option<&Path>,
+    ) -> Result<Option<LockDiff>> {
+        let t = Instant::now();
+        let requirements = self.opts.requirements.clone().or_else(|| {
+            source_path
+                .map(|p| p.join(sources::REQUIREMENTS_PATH))
+                .filter(|p| p.is_file())
+        });
+        let Some(req) = requirements else {
+            self.steps.push(
+                "lock",
+                t,
+                Outcome::Failed,
+                "no requirements file: the source could not be prefetched; pass --requirements FILE",
+                "",
+            );
+            return Ok(None);
+        };
+        let before =
+            std::fs::read_to_string(self.ctx.flake_dir.join("uv.lock")).unwrap_or_default();
+        let argv = lock_script_argv(self.opts, workspace, &req, tag);
+        match lock_from_scratch(&argv, workspace).await? {
+            Ok(out) if out.success => self.record_lock(t, &before, &out, workspace, &req),
+            Ok(out) => {
+                self.steps.push(
+                    "lock",
+                    t,
+                    Outcome::Failed,
+                    format!("`{}` failed ({})", argv.join(" "), out.status),
+                    tail(&format!("{}{}", out.stdout, out.stderr), 30),
+                );
+                Ok(None)
+            }
+            Err(e) => {
+                self.steps.push("lock", t, Outcome::Failed, e, "");
+                Ok(None)
+            }
+        }
+    }
+
+    /// A lock that succeeded: its difference from `before` summarises the step, and the lock
+    /// script's output is kept as `lock.log` in the report directory.
+    fn record_lock(
+        &mut self,
+        t: Instant,
+        before: &str,
+        out: &process::ProcessOutput,
+        workspace: &Path,
+        requirements: &Path,
+    ) -> Result<Option<LockDiff>> {
+        let after = std::fs::read_to_string(workspace.join("uv.lock")).unwrap_or_default();
+        match lockdiff::diff(before, &after) {
+            Ok(diff) => {
+                self.steps.push(
+                    "lock",
+                    t,
+                    Outcome::Passed,
+                    lock_summary(&diff, requirements),
+                    out.stdout.clone(),
+                );
+                std::fs::write(
+                    self.report_dir.join("lock.log"),
+                    format!("{}{}", out.stdout, out.stderr),
+                )
+                .with_context(|| format!("writing {}", self.report_dir.display()))?;
+                Ok(Some(diff))
+            }
+            Err(e) => {
+                self.steps
+                    .push("lock", t, Outcome::Failed, format!("{e:#}"), "");
+                Ok(None)
+            }
+        }
+    }
+}
+
+/// Make the dry run's copy its own git repository (files added, nothing committed): nix then reads
+/// the copy as a flake of its own instead of as untracked files of the enclosing checkout.
+async fn init_workspace_repository(ws: &Path) -> Result<()> {
+    for argv in [
+        ["git", "init", "-q"].as_slice(),
+        ["git", "add", "-A"].as_slice(),
+    ] {
+        let argv: Vec<String> = argv.iter().map(|a| (*a).to_owned()).collect();
+        let out = process::run(&argv, ws, Duration::from_secs(60))
+            .await
+            .map_err(anyhow::Error::msg)?;
+        if !out.success {
+            bail!(
+                "`{}` in {} failed: {}",
+                argv.join(" "),
+                ws.display(),
+                out.stderr.trim()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The pin step 3's values make for `tag`.
+fn new_pin(original: &Pin, tag: &str, same: Option<&Pin>, inputs: &PinInputs) -> Pin {
+    Pin {
+        version: tag.to_owned(),
+        commit: inputs.commit.value().to_owned(),
+        commit_date: inputs.commit_date.clone(),
+        src_hash: inputs.src_hash.value().to_owned(),
+        frontend_hash: inputs.frontend_hash.value().to_owned(),
+        // No prefetch exists for fetchYarnDeps: a new release gets the placeholder, and the build
+        // of frontend-from-source reports the real hash (corrected in the build step).
+        yarn_deps_hash: match same {
+            Some(pinned) => pinned.yarn_deps_hash.clone(),
+            None => original
+                .yarn_deps_hash
+                .as_ref()
+                .map(|_| FAKE_HASH.to_owned()),
+        },
+    }
+}
+
+/// The keys `new` changes, as the report shows them.
+fn field_changes(original: &Pin, new: &Pin) -> Vec<FieldChange> {
+    original
+        .changes(new)
+        .into_iter()
+        .map(|c| FieldChange {
+            field: c.field.into(),
+            old: Change::show(&c.old),
+            new: Change::show(&c.new),
+        })
+        .collect()
+}
+
+/// `scripts/lock-python-deps` of the workspace, locking `requirements` for `tag` into it.
+fn lock_script_argv(
+    opts: &BumpOptions,
+    workspace: &Path,
+    requirements: &Path,
+    tag: &str,
+) -> Vec<String> {
+    let mut argv = vec![
+        opts.python.clone(),
+        workspace
+            .join("scripts/lock-python-deps")
+            .display()
+            .to_string(),
+        requirements.display().to_string(),
+        "--version".to_owned(),
+        tag.to_owned(),
+        "--output-dir".to_owned(),
+        workspace.display().to_string(),
+    ];
+    if let Some(interpreter) = &opts.interpreter {
+        argv.extend([
+            "--interpreter".to_owned(),
+            interpreter.display().to_string(),
+        ]);
+    }
+    argv
+}
+
+/// Run the lock script with the workspace's uv.lock removed: the lock is then a function of the
+/// requirements and the recorded exclude-newer alone, not of the previous lock. The previous lock
+/// is put back if locking fails. The outer `Err`: the lock file could not be removed or restored.
+async fn lock_from_scratch(
+    argv: &[String],
+    workspace: &Path,
+) -> Result<Result<process::ProcessOutput, String>> {
+    let lock_path = workspace.join("uv.lock");
+    let previous = std::fs::read(&lock_path).ok();
+    if previous.is_some() {
+        std::fs::remove_file(&lock_path)
+            .with_context(|| format!("removing {} before locking", lock_path.display()))?;
+    }
+    let result = process::run(argv, workspace, LOCK_TIMEOUT).await;
+    if !matches!(&result, Ok(out) if out.success) {
+        if let Some(previous) = &previous {
+            std::fs::write(&lock_path, previous)
+                .with_context(|| format!("restoring {}", lock_path.display()))?;
+        }
+    }
+    Ok(result)
+}
+
+/// Write the report (Markdown and JSON) into its directory.
+fn publish(report_dir: PathBuf, report: BumpReport) -> Result<BumpOutcome> {
     write_report(&report_dir, &report)?;
     Ok(BumpOutcome { report, report_dir })
 }
