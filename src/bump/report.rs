@@ -90,6 +90,16 @@ impl BumpReport {
 
     pub fn to_markdown(&self) -> String {
         let mut md = String::new();
+        self.write_title(&mut md);
+        self.write_steps(&mut md);
+        self.write_pin(&mut md);
+        self.write_lock(&mut md);
+        self.write_what_broke(&mut md);
+        md
+    }
+
+    /// The heading (versions, kind of change, verdict) and when and where the bump ran.
+    fn write_title(&self, md: &mut String) {
         let verdict = match self.verdict() {
             Verdict::Passed => "passed",
             Verdict::Incomplete => "incomplete (nothing failed; some tiers could not run)",
@@ -115,7 +125,10 @@ impl BumpReport {
             },
             self.workspace
         );
+    }
 
+    /// One table row per step.
+    fn write_steps(&self, md: &mut String) {
         md.push_str("## Steps\n\n| step | result | time | notes |\n| --- | --- | ---: | --- |\n");
         for step in &self.steps {
             let mark = match step.outcome {
@@ -131,7 +144,10 @@ impl BumpReport {
                 escape_cell(&step.summary)
             );
         }
+    }
 
+    /// The pin keys that changed, old and new.
+    fn write_pin(&self, md: &mut String) {
         md.push_str("\n## Pinned release (`pkgs/version.json`)\n\n");
         if self.pin.is_empty() {
             md.push_str("Unchanged.\n");
@@ -141,7 +157,10 @@ impl BumpReport {
                 let _ = writeln!(md, "| {} | `{}` | `{}` |", c.field, c.old, c.new);
             }
         }
+    }
 
+    /// The regenerated lock's difference: counts, then each changed, added and removed package.
+    fn write_lock(&self, md: &mut String) {
         md.push_str("\n## Python dependencies (`uv.lock`)\n\n");
         match &self.lock {
             None => md.push_str("Not regenerated (see the steps above).\n"),
@@ -169,7 +188,10 @@ impl BumpReport {
                 }
             }
         }
+    }
 
+    /// Each failed step with its summary and detail; nothing when no step failed.
+    fn write_what_broke(&self, md: &mut String) {
         let broken: Vec<&Step> = self
             .steps
             .iter()
@@ -184,7 +206,6 @@ impl BumpReport {
                 }
             }
         }
-        md
     }
 }
 
