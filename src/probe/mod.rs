@@ -77,39 +77,20 @@ pub async fn run(options: &ProbeOptions) -> anyhow::Result<ProbeReport> {
     {
         Readiness::Ready(server) => server,
         Readiness::Mismatch(mismatch) => {
-            return Ok(ProbeReport {
-                url,
-                verdict: Verdict::Unhealthy {
-                    reasons: vec![mismatch.to_string()],
-                },
-                server: None,
-                auth: AuthOutcome::NotGiven,
-                worker: WorkerCheck::Unchecked {
-                    reason: "the server is not the expected InvenTree".into(),
-                },
-                queue: None,
-                system: None,
-                elapsed_ms: elapsed(),
-            })
+            let verdict = Verdict::Unhealthy {
+                reasons: vec![mismatch.to_string()],
+            };
+            let why = "the server is not the expected InvenTree";
+            return Ok(not_ready(url, verdict, why, elapsed()));
         }
         Readiness::Unreachable { waited, last_error } => {
-            return Ok(ProbeReport {
-                url,
-                verdict: Verdict::Unreachable {
-                    reason: format!(
-                        "no answer from /api/ within {:.1} s; last error: {last_error}",
-                        waited.as_secs_f64()
-                    ),
-                },
-                server: None,
-                auth: AuthOutcome::NotGiven,
-                worker: WorkerCheck::Unchecked {
-                    reason: "server unreachable".into(),
-                },
-                queue: None,
-                system: None,
-                elapsed_ms: elapsed(),
-            })
+            let verdict = Verdict::Unreachable {
+                reason: format!(
+                    "no answer from /api/ within {:.1} s; last error: {last_error}",
+                    waited.as_secs_f64()
+                ),
+            };
+            return Ok(not_ready(url, verdict, "server unreachable", elapsed()));
         }
     };
 
@@ -119,15 +100,12 @@ pub async fn run(options: &ProbeOptions) -> anyhow::Result<ProbeReport> {
             match auth::authenticate(&client, credentials, &options.token_name).await {
                 Ok((authed, identity)) => Some((authed, identity)),
                 Err(error) => {
-                    // Refused already reads "authentication failed for <who>: <why>".
-                    let message = match &error {
-                        AuthError::Refused { .. } => error.to_string(),
-                        AuthError::Api(api) => format!("authentication: {api}"),
-                    };
                     return Ok(finish(
                         url,
                         server,
-                        AuthOutcome::Failed { message },
+                        AuthOutcome::Failed {
+                            message: auth_failure_message(&error),
+                        },
                         unchecked("authentication failed"),
                         None,
                         elapsed(),
@@ -137,54 +115,91 @@ pub async fn run(options: &ProbeOptions) -> anyhow::Result<ProbeReport> {
         }
     };
 
-    let (auth, worker, queue) = match authed {
-        None => {
-            let worker = if options.skip_worker {
-                WorkerCheck::Skipped {
-                    reason: "--skip-worker given".into(),
-                }
-            } else {
-                unchecked(&format!(
-                    "no credentials (give --token, or --user with --password, or set {} / {} and {})",
-                    auth::ENV_TOKEN,
-                    auth::ENV_USERNAME,
-                    auth::ENV_PASSWORD
-                ))
-            };
-            (AuthOutcome::NotGiven, worker, None)
-        }
+    let (auth, worker, queue, system) = match authed {
+        None => (
+            AuthOutcome::NotGiven,
+            worker_without_credentials(options),
+            None,
+            None,
+        ),
         Some((authed, identity)) => {
-            let worker = if options.skip_worker {
-                WorkerCheck::Skipped {
-                    reason: "--skip-worker given".into(),
-                }
-            } else {
-                worker::check_worker(
-                    &authed,
-                    &worker::WorkerOptions {
-                        part_name: options.part_name.clone(),
-                        deadline: options.task_timeout,
-                    },
-                )
-                .await
-            };
-            // Read after the worker check, so a task stuck in the queue shows up in the figures.
-            let queue = queue::read_queue(&authed).await;
-            let system = system::read_system_health(&authed).await;
+            let (worker, queue, system) = check_authenticated(options, &authed).await;
             (
                 AuthOutcome::Authenticated(identity),
                 worker,
-                Some((queue, system)),
+                Some(queue),
+                Some(system),
             )
         }
-    };
-    let (queue, system) = match queue {
-        Some((queue, system)) => (Some(queue), Some(system)),
-        None => (None, None),
     };
     let mut report = finish(url, server, auth, worker, queue, elapsed());
     report.system = system;
     Ok(report)
+}
+
+/// The report of a server that never became ready: nothing past readiness was checked.
+fn not_ready(url: String, verdict: Verdict, why_unchecked: &str, elapsed_ms: u64) -> ProbeReport {
+    ProbeReport {
+        url,
+        verdict,
+        server: None,
+        auth: AuthOutcome::NotGiven,
+        worker: unchecked(why_unchecked),
+        queue: None,
+        system: None,
+        elapsed_ms,
+    }
+}
+
+fn auth_failure_message(error: &AuthError) -> String {
+    // Refused already reads "authentication failed for <who>: <why>".
+    match error {
+        AuthError::Refused { .. } => error.to_string(),
+        AuthError::Api(api) => format!("authentication: {api}"),
+    }
+}
+
+/// Without credentials the worker cannot be checked: skipped when asked, else unchecked with
+/// how to give credentials.
+fn worker_without_credentials(options: &ProbeOptions) -> WorkerCheck {
+    if options.skip_worker {
+        WorkerCheck::Skipped {
+            reason: "--skip-worker given".into(),
+        }
+    } else {
+        unchecked(&format!(
+            "no credentials (give --token, or --user with --password, or set {} / {} and {})",
+            auth::ENV_TOKEN,
+            auth::ENV_USERNAME,
+            auth::ENV_PASSWORD
+        ))
+    }
+}
+
+/// What an authenticated client can check: the worker (unless skipped), the queue figures and the
+/// system health.
+async fn check_authenticated(
+    options: &ProbeOptions,
+    authed: &ApiClient,
+) -> (WorkerCheck, queue::QueueFigures, system::SystemHealth) {
+    let worker = if options.skip_worker {
+        WorkerCheck::Skipped {
+            reason: "--skip-worker given".into(),
+        }
+    } else {
+        worker::check_worker(
+            authed,
+            &worker::WorkerOptions {
+                part_name: options.part_name.clone(),
+                deadline: options.task_timeout,
+            },
+        )
+        .await
+    };
+    // Read after the worker check, so a task stuck in the queue shows up in the figures.
+    let queue = queue::read_queue(authed).await;
+    let system = system::read_system_health(authed).await;
+    (worker, queue, system)
 }
 
 fn unchecked(reason: &str) -> WorkerCheck {
