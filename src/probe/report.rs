@@ -139,6 +139,17 @@ impl ProbeReport {
     /// A short human summary, one concern per line.
     pub fn render_human(&self) -> String {
         let mut out = String::new();
+        self.write_verdict(&mut out);
+        self.write_server(&mut out);
+        self.write_auth(&mut out);
+        let _ = writeln!(out, "  worker   {}", self.worker_line());
+        self.write_queue(&mut out);
+        self.write_system(&mut out);
+        out
+    }
+
+    /// The status line, then each reason it is not healthy.
+    fn write_verdict(&self, out: &mut String) {
         let status = match &self.verdict {
             Verdict::Healthy => "HEALTHY".to_string(),
             Verdict::Unhealthy { .. } => "UNHEALTHY".to_string(),
@@ -156,28 +167,36 @@ impl ProbeReport {
             }
             Verdict::Healthy => {}
         }
-        if let Some(server) = &self.server {
-            let _ = writeln!(
-                out,
-                "  server   {} {} (API {}){}, answered after {:.1} s",
-                server.server,
-                server.version,
-                server.api_version,
-                server
-                    .instance
-                    .as_ref()
-                    .map(|i| format!(", instance {i:?}"))
-                    .unwrap_or_default(),
-                server.ready_after_ms as f64 / 1000.0
-            );
-            let _ = writeln!(
-                out,
-                "  /api/    worker_running: {}, worker_count: {}, worker_pending_tasks: {} (claims, not evidence)",
-                opt(server.worker_running),
-                opt(server.worker_count),
-                opt(server.worker_pending_tasks)
-            );
-        }
+    }
+
+    /// What `/api/` says about the server and (as claims only) its worker; nothing if unready.
+    fn write_server(&self, out: &mut String) {
+        let Some(server) = &self.server else {
+            return;
+        };
+        let _ = writeln!(
+            out,
+            "  server   {} {} (API {}){}, answered after {:.1} s",
+            server.server,
+            server.version,
+            server.api_version,
+            server
+                .instance
+                .as_ref()
+                .map(|i| format!(", instance {i:?}"))
+                .unwrap_or_default(),
+            server.ready_after_ms as f64 / 1000.0
+        );
+        let _ = writeln!(
+            out,
+            "  /api/    worker_running: {}, worker_count: {}, worker_pending_tasks: {} (claims, not evidence)",
+            opt(server.worker_running),
+            opt(server.worker_count),
+            opt(server.worker_pending_tasks)
+        );
+    }
+
+    fn write_auth(&self, out: &mut String) {
         match &self.auth {
             AuthOutcome::Authenticated(who) => {
                 let _ = writeln!(
@@ -201,7 +220,11 @@ impl ProbeReport {
                 let _ = writeln!(out, "  auth     none given");
             }
         }
-        let worker = match &self.worker {
+    }
+
+    /// The worker check's result; a problem reads as in the verdict, less its "worker: " prefix.
+    fn worker_line(&self) -> String {
+        match &self.worker {
             WorkerCheck::Completed {
                 task_id,
                 part_pk,
@@ -218,8 +241,10 @@ impl ProbeReport {
                     None => problem,
                 }
             }
-        };
-        let _ = writeln!(out, "  worker   {worker}");
+        }
+    }
+
+    fn write_queue(&self, out: &mut String) {
         match &self.queue {
             Some(QueueFigures::Known {
                 pending,
@@ -237,6 +262,9 @@ impl ProbeReport {
             }
             None => {}
         }
+    }
+
+    fn write_system(&self, out: &mut String) {
         match &self.system {
             Some(SystemHealth::Healthy) => {
                 let _ = writeln!(out, "  system   system_health: true");
@@ -253,7 +281,6 @@ impl ProbeReport {
             }
             None => {}
         }
-        out
     }
 }
 
