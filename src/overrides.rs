@@ -204,39 +204,48 @@ impl Overrides {
         if let Some(path) = config_path {
             let exists = path.is_file();
             if exists {
-                let file = read_config_file(&path)?;
-                let source = Source::ConfigFile(path.clone());
-                for (name, reference) in file.inputs {
-                    resolved.inputs.insert(
-                        name,
-                        Sourced {
-                            value: reference,
-                            source: source.clone(),
-                        },
-                    );
-                }
-                resolved.inventree_src = file.host.inventree_src.map(|value| Sourced {
-                    value,
-                    source: source.clone(),
-                });
-                resolved.python = file.host.python.map(|value| Sourced {
-                    value,
-                    source: source.clone(),
-                });
-                resolved.ui_src = file.browser.inventree_src.map(|value| Sourced {
-                    value,
-                    source: source.clone(),
-                });
-                resolved.systemd_rootfs = file.systemd.rootfs.map(|value| Sourced {
-                    value,
-                    source: source.clone(),
-                });
+                resolved.apply_config_file(read_config_file(&path)?, &path);
             } else if flags.config.is_some() {
                 bail!("config file {} does not exist", path.display());
             }
             resolved.config_file = Some((path, exists));
         }
+        resolved.apply_env(known_inputs, env_vars, &env);
+        resolved.apply_flags(flags);
+        Ok(resolved)
+    }
 
+    /// The config file's layer: every input and path it sets, sourced to `path`.
+    fn apply_config_file(&mut self, file: ConfigFile, path: &Path) {
+        let source = Source::ConfigFile(path.to_path_buf());
+        let sourced = |value| Sourced {
+            value,
+            source: source.clone(),
+        };
+        for (name, reference) in file.inputs {
+            self.inputs.insert(
+                name,
+                Sourced {
+                    value: reference,
+                    source: source.clone(),
+                },
+            );
+        }
+        self.inventree_src = file.host.inventree_src.map(sourced);
+        self.python = file.host.python.map(sourced);
+        self.ui_src = file.browser.inventree_src.map(sourced);
+        self.systemd_rootfs = file.systemd.rootfs.map(sourced);
+    }
+
+    /// The environment's layer: `INVENTREE_HARNESS_OVERRIDE_<INPUT>` input overrides (mapped
+    /// back to a known input's name when one matches) and the path variables; empty values are
+    /// ignored.
+    fn apply_env(
+        &mut self,
+        known_inputs: &[String],
+        env_vars: &[(String, String)],
+        env: &dyn Fn(&str) -> Option<String>,
+    ) {
         for (var, value) in env_vars {
             let Some(suffix) = var.strip_prefix(ENV_OVERRIDE_PREFIX) else {
                 continue;
@@ -249,7 +258,7 @@ impl Overrides {
                 .find(|known| env_var_for_input(known) == *var)
                 .cloned()
                 .unwrap_or_else(|| suffix.to_ascii_lowercase().replace('_', "-"));
-            resolved.inputs.insert(
+            self.inputs.insert(
                 name,
                 Sourced {
                     value: value.clone(),
@@ -257,33 +266,25 @@ impl Overrides {
                 },
             );
         }
-        if let Some(value) = env(ENV_INVENTREE_SRC).filter(|v| !v.is_empty()) {
-            resolved.inventree_src = Some(Sourced {
-                value: PathBuf::from(value),
-                source: Source::Env(ENV_INVENTREE_SRC.into()),
-            });
+        for (var, slot) in [
+            (ENV_INVENTREE_SRC, &mut self.inventree_src),
+            (ENV_PYTHON, &mut self.python),
+            (ENV_UI_SRC, &mut self.ui_src),
+            (ENV_SYSTEMD_ROOTFS, &mut self.systemd_rootfs),
+        ] {
+            if let Some(value) = env(var).filter(|v| !v.is_empty()) {
+                *slot = Some(Sourced {
+                    value: PathBuf::from(value),
+                    source: Source::Env(var.into()),
+                });
+            }
         }
-        if let Some(value) = env(ENV_PYTHON).filter(|v| !v.is_empty()) {
-            resolved.python = Some(Sourced {
-                value: PathBuf::from(value),
-                source: Source::Env(ENV_PYTHON.into()),
-            });
-        }
-        if let Some(value) = env(ENV_UI_SRC).filter(|v| !v.is_empty()) {
-            resolved.ui_src = Some(Sourced {
-                value: PathBuf::from(value),
-                source: Source::Env(ENV_UI_SRC.into()),
-            });
-        }
-        if let Some(value) = env(ENV_SYSTEMD_ROOTFS).filter(|v| !v.is_empty()) {
-            resolved.systemd_rootfs = Some(Sourced {
-                value: PathBuf::from(value),
-                source: Source::Env(ENV_SYSTEMD_ROOTFS.into()),
-            });
-        }
+    }
 
+    /// The command line's layer, the highest.
+    fn apply_flags(&mut self, flags: &FlagOverrides) {
         for (name, reference) in &flags.inputs {
-            resolved.inputs.insert(
+            self.inputs.insert(
                 name.clone(),
                 Sourced {
                     value: reference.clone(),
@@ -292,18 +293,17 @@ impl Overrides {
             );
         }
         if let Some(value) = &flags.inventree_src {
-            resolved.inventree_src = Some(Sourced {
+            self.inventree_src = Some(Sourced {
                 value: value.clone(),
                 source: Source::Flag,
             });
         }
         if let Some(value) = &flags.python {
-            resolved.python = Some(Sourced {
+            self.python = Some(Sourced {
                 value: value.clone(),
                 source: Source::Flag,
             });
         }
-        Ok(resolved)
     }
 
     /// `--override-input NAME REF` for every overridden input, for a nix command line.
