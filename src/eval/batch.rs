@@ -67,13 +67,7 @@ pub async fn inspect(
     let nixpkgs = env
         .nixpkgs()
         .context("the flake has no `nixpkgs` input to evaluate NixOS with")?;
-    let work = tempfile::Builder::new()
-        .prefix("inventree-harness-eval.")
-        .tempdir()
-        .context("creating a temporary directory for the batch request")?;
-    let inspect_file = work.path().join("inspect.nix");
-    std::fs::write(&inspect_file, INSPECT_NIX)
-        .with_context(|| format!("writing {}", inspect_file.display()))?;
+    let work = inspect_workdir()?;
 
     let mut processes = 1;
     let batch = run_request(ctx, work.path(), nixpkgs, targets, options, false, "batch").await;
@@ -87,75 +81,21 @@ pub async fn inspect(
     };
 
     let mut inspections = Vec::with_capacity(targets.len());
-    // (message, how many fixtures in a row failed alone with it)
-    let mut repeated: Option<(String, usize)> = None;
+    let mut streak = FailureStreak::default();
     for (index, target) in targets.iter().enumerate() {
         let raw = raw.as_ref().and_then(|all| all.get(index));
-        if let Some(raw) = raw {
-            if raw.name != target.name {
-                anyhow::bail!(
-                    "inspect.nix answered for {} where {} was expected",
-                    raw.name,
-                    target.name
-                );
-            }
-            if let Some(outcome) = complete_outcome(raw) {
-                inspections.push(Inspection {
-                    name: target.name.clone(),
-                    outcome,
-                });
-                continue;
-            }
-        }
-        if let Some((message, count)) = &repeated {
-            if *count >= SAME_FAILURE_LIMIT {
-                inspections.push(Inspection {
-                    name: target.name.clone(),
-                    outcome: Outcome::Failed {
-                        message: format!(
-                            "{message}\n(not re-evaluated alone: the previous {count} failing fixtures all failed with this message)"
-                        ),
-                    },
-                });
-                continue;
-            }
-        }
-        // Alone and strict: nix's own message for whatever failed.
-        processes += 1;
-        let single = std::slice::from_ref(target);
-        let outcome = match run_request(
-            ctx,
-            work.path(),
-            nixpkgs,
-            single,
-            options,
-            true,
-            &target.name,
-        )
-        .await
-        {
-            Ok(output) => match output.fixtures.first().and_then(complete_outcome) {
+        let outcome = match batch_outcome(raw, target)? {
+            Some(outcome) => outcome,
+            None => match streak.shortcut() {
                 Some(outcome) => outcome,
-                None => anyhow::bail!("{}: strict evaluation returned no result", target.name),
+                None => {
+                    processes += 1;
+                    let outcome =
+                        evaluate_alone(ctx, work.path(), nixpkgs, target, raw, options).await?;
+                    streak.record(&outcome);
+                    outcome
+                }
             },
-            Err(NixError::EvalError { message, .. }) => match raw {
-                // The assertions evaluated in the batch; only rendering failed.
-                Some(raw) if raw.checks_ok => Outcome::Evaluated {
-                    failed_assertions: raw.failed_assertions.clone().unwrap_or_default(),
-                    warnings: raw.warnings.clone().unwrap_or_default(),
-                    rendered: None,
-                    render_error: Some(message),
-                },
-                _ => Outcome::Failed { message },
-            },
-            Err(err) => return Err(err).context(format!("evaluating {}", target.name)),
-        };
-        repeated = match (&outcome, repeated.take()) {
-            (Outcome::Failed { message }, Some((last, count))) if *message == last => {
-                Some((last, count + 1))
-            }
-            (Outcome::Failed { message }, _) => Some((message.clone(), 1)),
-            _ => None,
         };
         inspections.push(Inspection {
             name: target.name.clone(),
@@ -168,6 +108,95 @@ pub async fn inspect(
         processes,
         elapsed: started.elapsed(),
     })
+}
+
+/// A temporary directory holding `inspect.nix`, where the requests are written.
+fn inspect_workdir() -> anyhow::Result<tempfile::TempDir> {
+    let work = tempfile::Builder::new()
+        .prefix("inventree-harness-eval.")
+        .tempdir()
+        .context("creating a temporary directory for the batch request")?;
+    let inspect_file = work.path().join("inspect.nix");
+    std::fs::write(&inspect_file, INSPECT_NIX)
+        .with_context(|| format!("writing {}", inspect_file.display()))?;
+    Ok(work)
+}
+
+/// The outcome the batch gave `target`, if it was complete; `None` when there is no batch answer
+/// or it caught a failure (then the fixture is evaluated alone).
+fn batch_outcome(raw: Option<&RawInspection>, target: &Target) -> anyhow::Result<Option<Outcome>> {
+    let Some(raw) = raw else {
+        return Ok(None);
+    };
+    if raw.name != target.name {
+        anyhow::bail!(
+            "inspect.nix answered for {} where {} was expected",
+            raw.name,
+            target.name
+        );
+    }
+    Ok(complete_outcome(raw))
+}
+
+/// The message the fixtures last evaluated alone failed with, and how many in a row did.
+#[derive(Default)]
+struct FailureStreak(Option<(String, usize)>);
+
+impl FailureStreak {
+    /// Once [`SAME_FAILURE_LIMIT`] fixtures in a row failed alike, the outcome of the next failing
+    /// fixture, without a process of its own.
+    fn shortcut(&self) -> Option<Outcome> {
+        match &self.0 {
+            Some((message, count)) if *count >= SAME_FAILURE_LIMIT => Some(Outcome::Failed {
+                message: format!(
+                    "{message}\n(not re-evaluated alone: the previous {count} failing fixtures all failed with this message)"
+                ),
+            }),
+            _ => None,
+        }
+    }
+
+    /// Count `outcome` of a fixture evaluated alone: the streak grows, restarts or ends.
+    fn record(&mut self, outcome: &Outcome) {
+        self.0 = match (outcome, self.0.take()) {
+            (Outcome::Failed { message }, Some((last, count))) if *message == last => {
+                Some((last, count + 1))
+            }
+            (Outcome::Failed { message }, _) => Some((message.clone(), 1)),
+            _ => None,
+        };
+    }
+}
+
+/// Evaluate `target` alone and strictly: nix's own message for whatever failed. `raw` is what the
+/// batch said of it, if anything.
+async fn evaluate_alone(
+    ctx: &Context,
+    work: &Path,
+    nixpkgs: &str,
+    target: &Target,
+    raw: Option<&RawInspection>,
+    options: &Options,
+) -> anyhow::Result<Outcome> {
+    let single = std::slice::from_ref(target);
+    let outcome = match run_request(ctx, work, nixpkgs, single, options, true, &target.name).await {
+        Ok(output) => match output.fixtures.first().and_then(complete_outcome) {
+            Some(outcome) => outcome,
+            None => anyhow::bail!("{}: strict evaluation returned no result", target.name),
+        },
+        Err(NixError::EvalError { message, .. }) => match raw {
+            // The assertions evaluated in the batch; only rendering failed.
+            Some(raw) if raw.checks_ok => Outcome::Evaluated {
+                failed_assertions: raw.failed_assertions.clone().unwrap_or_default(),
+                warnings: raw.warnings.clone().unwrap_or_default(),
+                rendered: None,
+                render_error: Some(message),
+            },
+            _ => Outcome::Failed { message },
+        },
+        Err(err) => return Err(err).context(format!("evaluating {}", target.name)),
+    };
+    Ok(outcome)
 }
 
 /// The outcome of a fixture the batch evaluated completely; `None` when something was caught and
