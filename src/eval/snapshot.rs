@@ -3,9 +3,14 @@
 //! users, tmpfiles, nginx, database/cache servers and the shared internal values; store hashes
 //! redacted.
 
+use std::collections::BTreeMap;
+
 use serde_json::{json, Map, Value};
 
-use super::{redact::redact_value, types::Inspection};
+use super::{
+    redact::redact_value,
+    types::{Inspection, Unit},
+};
 
 /// The structured view of one inspection (unredacted).
 pub fn view(inspection: &Inspection) -> Value {
@@ -18,57 +23,11 @@ pub fn view(inspection: &Inspection) -> Value {
     doc.insert("warnings".into(), json!(inspection.warnings()));
     if let Some(r) = inspection.rendered() {
         doc.insert("config.yaml".into(), r.settings.clone());
-        let shared_env = &r.internal.environment;
-        let mut units = Map::new();
-        for (name, unit) in &r.units {
-            let mut u = Map::new();
-            if let Some(d) = &unit.description {
-                u.insert("description".into(), json!(d));
-            }
-            if !unit.dependencies.is_empty() {
-                u.insert("dependencies".into(), json!(unit.dependencies));
-            }
-            if let Some(env) = &unit.environment {
-                // The shared environment is shown once (internal.environment); here only what
-                // this unit adds or changes.
-                let own: Map<String, Value> = env
-                    .iter()
-                    .filter(|(k, v)| shared_env.get(*k) != Some(*v))
-                    .map(|(k, v)| (k.clone(), json!(v)))
-                    .collect();
-                let missing: Vec<&String> = shared_env
-                    .keys()
-                    .filter(|k| !env.contains_key(*k))
-                    .collect();
-                if !own.is_empty() {
-                    u.insert(
-                        "environment (beyond internal.environment)".into(),
-                        Value::Object(own),
-                    );
-                }
-                if !missing.is_empty() {
-                    u.insert("environment lacks".into(), json!(missing));
-                }
-            }
-            if let Some(uc) = unit.unit_config.as_ref().filter(|c| !c.is_empty()) {
-                u.insert("unitConfig".into(), json!(uc));
-            }
-            if let Some(sc) = &unit.service_config {
-                u.insert("serviceConfig".into(), json!(sc));
-            }
-            if let Some(at) = unit.start_at.as_ref().filter(|a| !a.is_empty()) {
-                u.insert("startAt".into(), json!(at));
-            }
-            for (key, value) in [("script", &unit.script), ("preStart", &unit.pre_start)] {
-                if let Some(text) = value.as_ref().filter(|t| !t.trim().is_empty()) {
-                    u.insert(key.into(), json!(text));
-                }
-            }
-            if unit.kind != "service" {
-                u.insert("text".into(), json!(unit.text));
-            }
-            units.insert(name.clone(), Value::Object(u));
-        }
+        let units: Map<String, Value> = r
+            .units
+            .iter()
+            .map(|(name, unit)| (name.clone(), unit_view(unit, &r.internal.environment)))
+            .collect();
         doc.insert("units".into(), Value::Object(units));
         doc.insert("accounts".into(), r.accounts.clone());
         doc.insert("tmpfiles".into(), json!(r.tmpfiles));
@@ -88,6 +47,66 @@ pub fn view(inspection: &Inspection) -> Value {
         );
     }
     Value::Object(doc)
+}
+
+/// One unit's settings, leaving out what is empty; its environment only as it differs from
+/// `shared_env`.
+fn unit_view(unit: &Unit, shared_env: &BTreeMap<String, String>) -> Value {
+    let mut u = Map::new();
+    if let Some(d) = &unit.description {
+        u.insert("description".into(), json!(d));
+    }
+    if !unit.dependencies.is_empty() {
+        u.insert("dependencies".into(), json!(unit.dependencies));
+    }
+    if let Some(env) = &unit.environment {
+        insert_environment_difference(&mut u, env, shared_env);
+    }
+    if let Some(uc) = unit.unit_config.as_ref().filter(|c| !c.is_empty()) {
+        u.insert("unitConfig".into(), json!(uc));
+    }
+    if let Some(sc) = &unit.service_config {
+        u.insert("serviceConfig".into(), json!(sc));
+    }
+    if let Some(at) = unit.start_at.as_ref().filter(|a| !a.is_empty()) {
+        u.insert("startAt".into(), json!(at));
+    }
+    for (key, value) in [("script", &unit.script), ("preStart", &unit.pre_start)] {
+        if let Some(text) = value.as_ref().filter(|t| !t.trim().is_empty()) {
+            u.insert(key.into(), json!(text));
+        }
+    }
+    if unit.kind != "service" {
+        u.insert("text".into(), json!(unit.text));
+    }
+    Value::Object(u)
+}
+
+/// The shared environment is shown once (internal.environment); a unit shows only what it adds
+/// or changes, and which shared variables it lacks.
+fn insert_environment_difference(
+    u: &mut Map<String, Value>,
+    env: &BTreeMap<String, String>,
+    shared_env: &BTreeMap<String, String>,
+) {
+    let own: Map<String, Value> = env
+        .iter()
+        .filter(|(k, v)| shared_env.get(*k) != Some(*v))
+        .map(|(k, v)| (k.clone(), json!(v)))
+        .collect();
+    let missing: Vec<&String> = shared_env
+        .keys()
+        .filter(|k| !env.contains_key(*k))
+        .collect();
+    if !own.is_empty() {
+        u.insert(
+            "environment (beyond internal.environment)".into(),
+            Value::Object(own),
+        );
+    }
+    if !missing.is_empty() {
+        u.insert("environment lacks".into(), json!(missing));
+    }
 }
 
 /// The snapshot text: the view, store hashes redacted, as YAML.
