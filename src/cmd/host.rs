@@ -10,7 +10,7 @@ use crate::{
     cli::HostArgs,
     context::Context,
     eval::{batch::Target, prerequisites::eval_prerequisites},
-    host::{self, plan, postgres::PgServer, scenarios, Instance},
+    host::{self, plan, postgres::PgServer, scenarios, HostEnv, Instance},
     probe::Credentials,
 };
 
@@ -28,24 +28,7 @@ pub async fn run(ctx: &Context, args: HostArgs) -> anyhow::Result<ExitCode> {
         instance.keep_dir();
     }
     eprintln!("host: instance directory {}", root.display());
-
-    let mut pg = None;
-    if let Some(db) = instance.settings().get("database").cloned() {
-        let field = |k: &str| db.get(k).and_then(|v| v.as_str()).map(str::to_string);
-        if field("ENGINE").is_some_and(|e| e.contains("postgresql")) {
-            if let Some(why) = scenarios::postgres_unavailable(&env).await {
-                anyhow::bail!("fixture {} needs PostgreSQL: {why}", plan.fixture);
-            }
-            let socket = PathBuf::from(field("HOST").context("no database HOST")?);
-            let name = field("NAME").context("no database NAME")?;
-            let server = PgServer::start(&root.join("pg"), &socket).await?;
-            server
-                .create_role_and_database(&field("USER").unwrap_or_else(|| name.clone()), &name)
-                .await?;
-            eprintln!("host: PostgreSQL listening in {}", socket.display());
-            pg = Some(server);
-        }
-    }
+    let pg = start_postgres_if_configured(&env, &instance, &plan).await?;
 
     eprintln!("host: running setup (migrating an empty database takes a minute or more)…");
     let setup = instance.setup_ok().await?;
@@ -56,9 +39,57 @@ pub async fn run(ctx: &Context, args: HostArgs) -> anyhow::Result<ExitCode> {
         .wait_healthy(&credentials, scenarios::HEALTHY_BUDGET)
         .await?;
     print!("{}", report.render_human());
+    print_where_it_is(&instance, &credentials)?;
 
-    let credentials_file = root.join("harness-credentials.txt");
-    if let Credentials::Password { username, password } = &credentials {
+    wait_for_ctrl_c_or_server_death(&mut instance).await;
+    eprintln!("host: stopping…");
+    instance.stop().await?;
+    if let Some(mut pg) = pg {
+        pg.stop().await?;
+    }
+    eprintln!(
+        "host: stopped; nothing left running{}",
+        if args.keep {
+            format!("; kept {}", root.display())
+        } else {
+            String::new()
+        }
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A PostgreSQL server for the instance when its settings name a PostgreSQL database, with the
+/// role and database they name; `None` for any other database.
+async fn start_postgres_if_configured(
+    env: &HostEnv,
+    instance: &Instance,
+    plan: &plan::HostPlan,
+) -> anyhow::Result<Option<PgServer>> {
+    let Some(db) = instance.settings().get("database").cloned() else {
+        return Ok(None);
+    };
+    let field = |k: &str| db.get(k).and_then(|v| v.as_str()).map(str::to_string);
+    if !field("ENGINE").is_some_and(|e| e.contains("postgresql")) {
+        return Ok(None);
+    }
+    if let Some(why) = scenarios::postgres_unavailable(env).await {
+        anyhow::bail!("fixture {} needs PostgreSQL: {why}", plan.fixture);
+    }
+    let socket = PathBuf::from(field("HOST").context("no database HOST")?);
+    let name = field("NAME").context("no database NAME")?;
+    let server = PgServer::start(&instance.layout.root.join("pg"), &socket).await?;
+    server
+        .create_role_and_database(&field("USER").unwrap_or_else(|| name.clone()), &name)
+        .await?;
+    eprintln!("host: PostgreSQL listening in {}", socket.display());
+    Ok(Some(server))
+}
+
+/// The URL, a credentials file (`INVENTREE_API_*`, mode 0600) for tools, the logs and the worker's
+/// process group, so the running instance can be reached and poked by hand.
+fn print_where_it_is(instance: &Instance, credentials: &Credentials) -> anyhow::Result<()> {
+    let credentials_file = instance.layout.root.join("harness-credentials.txt");
+    if let Credentials::Password { username, password } = credentials {
         crate::host::layout::write_mode(
             &credentials_file,
             &format!(
@@ -81,7 +112,11 @@ pub async fn run(ctx: &Context, args: HostArgs) -> anyhow::Result<ExitCode> {
         );
     }
     println!("Ctrl-C stops everything.");
+    Ok(())
+}
 
+/// Keep the instance running until Ctrl-C, or until its server dies (said on stderr).
+async fn wait_for_ctrl_c_or_server_death(instance: &mut Instance) {
     loop {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => break,
@@ -93,20 +128,6 @@ pub async fn run(ctx: &Context, args: HostArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    eprintln!("host: stopping…");
-    instance.stop().await?;
-    if let Some(mut pg) = pg {
-        pg.stop().await?;
-    }
-    eprintln!(
-        "host: stopped; nothing left running{}",
-        if args.keep {
-            format!("; kept {}", root.display())
-        } else {
-            String::new()
-        }
-    );
-    Ok(ExitCode::SUCCESS)
 }
 
 async fn load_plan(ctx: &Context, fixture: &str) -> anyhow::Result<plan::HostPlan> {
