@@ -33,68 +33,115 @@ pub async fn session_login_holds(
     password: &str,
     requests_after: usize,
 ) -> anyhow::Result<String> {
-    let base: reqwest::Url = format!("{}/", url.trim_end_matches('/'))
-        .parse()
-        .with_context(|| format!("instance URL {url}"))?;
-    let jar = Arc::new(Jar::default());
-    let http = reqwest::Client::builder()
-        .no_proxy()
-        .cookie_provider(jar.clone())
-        .timeout(Duration::from_secs(30))
-        .build()
-        .context("building the HTTP client")?;
-    let endpoint = |path: &str| base.join(path).with_context(|| format!("joining {path}"));
-
-    // Like the UI: ask for the session first, which sets the CSRF cookie (401: nobody yet).
-    http.get(endpoint(SESSION_PATH)?)
-        .send()
-        .await
-        .with_context(|| format!("GET /{SESSION_PATH}"))?;
-    let csrf = cookie(&jar, &base, CSRF_COOKIE)
-        .with_context(|| format!("GET /{SESSION_PATH} set no {CSRF_COOKIE} cookie"))?;
-
-    let login = http
-        .post(endpoint(LOGIN_PATH)?)
-        .header("X-CSRFToken", &csrf)
-        .json(&serde_json::json!({ "username": user, "password": password }))
-        .send()
-        .await
-        .with_context(|| format!("POST /{LOGIN_PATH}"))?;
-    let status = login.status();
-    if status != StatusCode::OK {
-        let body = login.text().await.unwrap_or_default();
-        bail!(
-            "POST /{LOGIN_PATH} as {user} answered {status}: {}",
-            body.chars().take(300).collect::<String>()
-        );
-    }
-    if cookie(&jar, &base, SESSION_COOKIE).is_none() {
-        bail!("POST /{LOGIN_PATH} answered 200 but set no {SESSION_COOKIE} cookie");
-    }
-
-    let check = http
-        .get(endpoint(AUTH_CHECK_PATH)?)
-        .send()
-        .await
-        .with_context(|| format!("GET /{AUTH_CHECK_PATH}"))?;
-    if check.status() != StatusCode::OK {
-        bail!(
-            "GET /{AUTH_CHECK_PATH} right after the login answered {}, not 200",
-            check.status()
-        );
-    }
-
+    let session = BrowserLikeClient::new(url)?;
+    let csrf = session.csrf_token().await?;
+    session.log_in(user, password, &csrf).await?;
+    session.check_auth().await?;
     for n in 1..=requests_after {
-        let csrf = cookie(&jar, &base, CSRF_COOKIE).unwrap_or_default();
-        let me = http
-            .get(endpoint(USER_ME_PATH)?)
+        session.me_is(user, n).await?;
+    }
+    Ok(format!(
+        "session login as {user} held for /{AUTH_CHECK_PATH} and {requests_after} requests to /{USER_ME_PATH}"
+    ))
+}
+
+/// An HTTP client keeping cookies as a browser does, against one instance.
+struct BrowserLikeClient {
+    base: reqwest::Url,
+    jar: Arc<Jar>,
+    http: reqwest::Client,
+}
+
+impl BrowserLikeClient {
+    fn new(url: &str) -> anyhow::Result<Self> {
+        let base: reqwest::Url = format!("{}/", url.trim_end_matches('/'))
+            .parse()
+            .with_context(|| format!("instance URL {url}"))?;
+        let jar = Arc::new(Jar::default());
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .cookie_provider(jar.clone())
+            .timeout(Duration::from_secs(30))
+            .build()
+            .context("building the HTTP client")?;
+        Ok(BrowserLikeClient { base, jar, http })
+    }
+
+    fn endpoint(&self, path: &str) -> anyhow::Result<reqwest::Url> {
+        self.base
+            .join(path)
+            .with_context(|| format!("joining {path}"))
+    }
+
+    fn cookie(&self, name: &str) -> Option<String> {
+        cookie(&self.jar, &self.base, name)
+    }
+
+    /// Like the UI: ask for the session first, which sets the CSRF cookie (401: nobody yet).
+    async fn csrf_token(&self) -> anyhow::Result<String> {
+        self.http
+            .get(self.endpoint(SESSION_PATH)?)
+            .send()
+            .await
+            .with_context(|| format!("GET /{SESSION_PATH}"))?;
+        self.cookie(CSRF_COOKIE)
+            .with_context(|| format!("GET /{SESSION_PATH} set no {CSRF_COOKIE} cookie"))
+    }
+
+    /// The login must answer 200 and set the session cookie.
+    async fn log_in(&self, user: &str, password: &str, csrf: &str) -> anyhow::Result<()> {
+        let login = self
+            .http
+            .post(self.endpoint(LOGIN_PATH)?)
+            .header("X-CSRFToken", csrf)
+            .json(&serde_json::json!({ "username": user, "password": password }))
+            .send()
+            .await
+            .with_context(|| format!("POST /{LOGIN_PATH}"))?;
+        let status = login.status();
+        if status != StatusCode::OK {
+            let body = login.text().await.unwrap_or_default();
+            bail!(
+                "POST /{LOGIN_PATH} as {user} answered {status}: {}",
+                body.chars().take(300).collect::<String>()
+            );
+        }
+        if self.cookie(SESSION_COOKIE).is_none() {
+            bail!("POST /{LOGIN_PATH} answered 200 but set no {SESSION_COOKIE} cookie");
+        }
+        Ok(())
+    }
+
+    /// The UI's first request after the login, the one InvenTree once ended the session on.
+    async fn check_auth(&self) -> anyhow::Result<()> {
+        let check = self
+            .http
+            .get(self.endpoint(AUTH_CHECK_PATH)?)
+            .send()
+            .await
+            .with_context(|| format!("GET /{AUTH_CHECK_PATH}"))?;
+        if check.status() != StatusCode::OK {
+            bail!(
+                "GET /{AUTH_CHECK_PATH} right after the login answered {}, not 200",
+                check.status()
+            );
+        }
+        Ok(())
+    }
+
+    /// Request `n` to `/api/user/me/` must answer 200 for `user`, the session cookie still held.
+    async fn me_is(&self, user: &str, n: usize) -> anyhow::Result<()> {
+        let csrf = self.cookie(CSRF_COOKIE).unwrap_or_default();
+        let me = self
+            .http
+            .get(self.endpoint(USER_ME_PATH)?)
             .header("X-CSRFToken", csrf)
             .send()
             .await
             .with_context(|| format!("GET /{USER_ME_PATH}"))?;
         let status = me.status();
         let body = me.text().await.unwrap_or_default();
-        let held = cookie(&jar, &base, SESSION_COOKIE).is_some();
+        let held = self.cookie(SESSION_COOKIE).is_some();
         let username = serde_json::from_str::<serde_json::Value>(&body)
             .ok()
             .and_then(|v| {
@@ -115,10 +162,8 @@ pub async fn session_login_holds(
                 }
             );
         }
+        Ok(())
     }
-    Ok(format!(
-        "session login as {user} held for /{AUTH_CHECK_PATH} and {requests_after} requests to /{USER_ME_PATH}"
-    ))
 }
 
 /// The value of cookie `name` the jar would send to `url`.
