@@ -168,16 +168,7 @@ pub fn lay_out(
     static_source: Option<&Path>,
     port: u16,
 ) -> anyhow::Result<Layout> {
-    let data_dir_planned = plan.data_dir()?;
-    let data_dir = PathBuf::from(relocate(data_dir_planned, root));
-    if !data_dir.starts_with(root) {
-        // Never let a run write to the real path.
-        anyhow::bail!(
-            "{}: dataDir {data_dir_planned} lies outside the prefixes the host tier relocates ({})",
-            plan.fixture,
-            MOVED_PREFIXES.join(", ")
-        );
-    }
+    let data_dir = relocated_data_dir(plan, root)?;
     let credentials_dir = root.join("credentials");
     let logs_dir = root.join("logs");
     let home_dir = root.join("home");
@@ -191,6 +182,54 @@ pub fn lay_out(
         create_dir(Path::new(&relocate(&dir, root)), mode)?;
     }
 
+    let store = write_store_files(plan, root, &store_dir)?;
+    let mut environment = unit_environment(plan, root, src, static_source, &store);
+    environment.insert(
+        "CREDENTIALS_DIRECTORY".into(),
+        credentials_dir.display().to_string(),
+    );
+    let credentials = write_sentinel_credentials(plan, &credentials_dir)?;
+
+    let bind = format!("127.0.0.1:{port}");
+    Ok(Layout {
+        root: root.to_path_buf(),
+        data_dir,
+        credentials_dir,
+        logs_dir,
+        home_dir,
+        config_source: store.config_source,
+        environment,
+        setup_argv: plan.command("setup")?.to_vec(),
+        server_argv: rebind(plan.command("server")?, &bind)?,
+        cluster_argv: plan.command("cluster")?.to_vec(),
+        port,
+        credentials,
+    })
+}
+
+/// The plan's data directory under `root`; an error when it lies outside what is relocated.
+fn relocated_data_dir(plan: &HostPlan, root: &Path) -> anyhow::Result<PathBuf> {
+    let data_dir_planned = plan.data_dir()?;
+    let data_dir = PathBuf::from(relocate(data_dir_planned, root));
+    if !data_dir.starts_with(root) {
+        // Never let a run write to the real path.
+        anyhow::bail!(
+            "{}: dataDir {data_dir_planned} lies outside the prefixes the host tier relocates ({})",
+            plan.fixture,
+            MOVED_PREFIXES.join(", ")
+        );
+    }
+    Ok(data_dir)
+}
+
+/// The files the module puts in the Nix store, written to this host's stand-in for it.
+struct StoreFiles {
+    config_source: PathBuf,
+    users_file: PathBuf,
+    fonts_conf: PathBuf,
+}
+
+fn write_store_files(plan: &HostPlan, root: &Path, store_dir: &Path) -> anyhow::Result<StoreFiles> {
     let settings = relocate_json(&plan.internal.settings, root);
     // builtins.toJSON: compact, keys sorted (serde_json's map is sorted) — the same text the
     // module writes to the store.
@@ -203,13 +242,28 @@ pub fn lay_out(
         &fonts_conf,
         &crate::fontconfig::fonts_conf(crate::fontconfig::SYSTEM_FONT_DIRS),
     )?;
+    Ok(StoreFiles {
+        config_source,
+        users_file,
+        fonts_conf,
+    })
+}
 
+/// The plan's unit environment as this host runs it: store paths and the source tree replaced
+/// by their stand-ins here, every other path relocated under `root`.
+fn unit_environment(
+    plan: &HostPlan,
+    root: &Path,
+    src: &Path,
+    static_source: Option<&Path>,
+    store: &StoreFiles,
+) -> BTreeMap<String, String> {
     let mut environment = BTreeMap::new();
     for (name, value) in &plan.internal.environment {
         let value = match name.as_str() {
             "INVENTREE_SRC" => src.display().to_string(),
-            "INVENTREE_CONFIG_SOURCE" => config_source.display().to_string(),
-            "INVENTREE_USERS_FILE" => users_file.display().to_string(),
+            "INVENTREE_CONFIG_SOURCE" => store.config_source.display().to_string(),
+            "INVENTREE_USERS_FILE" => store.users_file.display().to_string(),
             // Static files collected when the tree was prepared, as the package's `src.static`;
             // a raw tree has none, and setup collects them.
             "INVENTREE_STATIC_SOURCE" => match static_source {
@@ -217,17 +271,20 @@ pub fn lay_out(
                 None => continue,
             },
             // The fonts of this host stand in for `services.inventree.fonts`.
-            "FONTCONFIG_FILE" => fonts_conf.display().to_string(),
+            "FONTCONFIG_FILE" => store.fonts_conf.display().to_string(),
             "INVENTREE_ALLOWED_HOSTS" => allow_loopback(value),
             _ => relocate(value, root),
         };
         environment.insert(name.clone(), value);
     }
-    environment.insert(
-        "CREDENTIALS_DIRECTORY".into(),
-        credentials_dir.display().to_string(),
-    );
+    environment
+}
 
+/// One file per credential the units load, holding its [`sentinel`]; name → content.
+fn write_sentinel_credentials(
+    plan: &HostPlan,
+    credentials_dir: &Path,
+) -> anyhow::Result<BTreeMap<String, String>> {
     let mut credentials = BTreeMap::new();
     for name in plan.internal.credentials.keys() {
         let content = sentinel(name);
@@ -235,22 +292,7 @@ pub fn lay_out(
         write_mode(&credentials_dir.join(name), &format!("{content}\n"), 0o400)?;
         credentials.insert(name.clone(), content);
     }
-
-    let bind = format!("127.0.0.1:{port}");
-    Ok(Layout {
-        root: root.to_path_buf(),
-        data_dir,
-        credentials_dir,
-        logs_dir,
-        home_dir,
-        config_source,
-        environment,
-        setup_argv: plan.command("setup")?.to_vec(),
-        server_argv: rebind(plan.command("server")?, &bind)?,
-        cluster_argv: plan.command("cluster")?.to_vec(),
-        port,
-        credentials,
-    })
+    Ok(credentials)
 }
 
 fn create_dir(dir: &Path, mode: u32) -> anyhow::Result<()> {
