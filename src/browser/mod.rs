@@ -204,64 +204,15 @@ async fn run_steps(
     let mut created: Option<(api::Api, api::CreatedPart)> = None;
     for step in Step::ALL {
         let t = Instant::now();
-        // The whole step, not only its waits, is bounded: two deadlines' worth covers a slow
-        // navigation followed by a full wait.
-        let bound = opts.step_timeout * 2 + Duration::from_secs(10);
-        let outcome = tokio::time::timeout(bound, async {
-            match step {
-                Step::LoginPage => ctx.login_page().await,
-                Step::Login => ctx.login().await,
-                Step::Dashboard => ctx.dashboard().await,
-                Step::ApiPart => {
-                    let (api, part) = ctx.api_part(&part_name()).await?;
-                    let detail = format!(
-                        "part #{} {:?} created through the API as {}",
-                        part.pk, part.name, opts.user
-                    );
-                    created = Some((api, part));
-                    Ok(detail)
-                }
-                Step::PartsList => ctx.parts_list().await,
-                Step::PartInList => match &created {
-                    Some((_, part)) => ctx.part_in_list(part).await,
-                    None => Err(anyhow::anyhow!("no part was created")),
-                },
-            }
-        })
-        .await
-        .unwrap_or_else(|_| {
-            Err(anyhow::anyhow!(
-                "step did not finish within {}s",
-                bound.as_secs()
-            ))
-        });
+        let outcome = run_step(&ctx, opts, step, &mut created).await;
         let seconds = t.elapsed().as_secs_f64();
-        // The API step has nothing new on screen; every browser step gets its picture.
-        let shot = if step == Step::ApiPart {
-            None
-        } else {
-            let name = step.screenshot_name(outcome.is_err());
-            match steps::screenshot(session, &opts.run_dir, &name).await {
-                Ok(name) => Some(name),
-                Err(why) => {
-                    report.notes.push(format!("{}: {why}", step.id()));
-                    None
-                }
-            }
-        };
+        let shot = step_screenshot(session, opts, step, outcome.is_err(), report).await;
         // The browser console of this step (reading it empties chromedriver's buffer).
         let step_console = session.browser_log().await.unwrap_or_default();
         let passed = outcome.is_ok();
         let detail = match outcome {
             Ok(d) => d,
-            Err(e) => {
-                let errors = console_errors(&step_console);
-                if errors.is_empty() {
-                    format!("{e:#}")
-                } else {
-                    format!("{e:#}; browser console: {}", errors.join(" | "))
-                }
-            }
+            Err(e) => failure_detail(&e, &step_console),
         };
         console.extend(step_console);
         report.steps.push(StepResult {
@@ -279,6 +230,79 @@ async fn run_steps(
         }
     }
     created
+}
+
+/// One step, its detail line or why it failed. The API step leaves the part it created in
+/// `created`; the part-in-list step looks for it there.
+async fn run_step(
+    ctx: &Ctx<'_>,
+    opts: &CheckOptions,
+    step: Step,
+    created: &mut Option<(api::Api, api::CreatedPart)>,
+) -> Result<String> {
+    // The whole step, not only its waits, is bounded: two deadlines' worth covers a slow
+    // navigation followed by a full wait.
+    let bound = opts.step_timeout * 2 + Duration::from_secs(10);
+    tokio::time::timeout(bound, async {
+        match step {
+            Step::LoginPage => ctx.login_page().await,
+            Step::Login => ctx.login().await,
+            Step::Dashboard => ctx.dashboard().await,
+            Step::ApiPart => {
+                let (api, part) = ctx.api_part(&part_name()).await?;
+                let detail = format!(
+                    "part #{} {:?} created through the API as {}",
+                    part.pk, part.name, opts.user
+                );
+                *created = Some((api, part));
+                Ok(detail)
+            }
+            Step::PartsList => ctx.parts_list().await,
+            Step::PartInList => match &*created {
+                Some((_, part)) => ctx.part_in_list(part).await,
+                None => Err(anyhow::anyhow!("no part was created")),
+            },
+        }
+    })
+    .await
+    .unwrap_or_else(|_| {
+        Err(anyhow::anyhow!(
+            "step did not finish within {}s",
+            bound.as_secs()
+        ))
+    })
+}
+
+/// The screenshot after `step`, its file name; a screenshot that could not be taken is a note.
+async fn step_screenshot(
+    session: &Session,
+    opts: &CheckOptions,
+    step: Step,
+    failed: bool,
+    report: &mut Report,
+) -> Option<String> {
+    // The API step has nothing new on screen; every browser step gets its picture.
+    if step == Step::ApiPart {
+        return None;
+    }
+    let name = step.screenshot_name(failed);
+    match steps::screenshot(session, &opts.run_dir, &name).await {
+        Ok(name) => Some(name),
+        Err(why) => {
+            report.notes.push(format!("{}: {why}", step.id()));
+            None
+        }
+    }
+}
+
+/// A failed step's detail: the error, and the browser console's errors during the step if any.
+fn failure_detail(error: &anyhow::Error, step_console: &[String]) -> String {
+    let errors = console_errors(step_console);
+    if errors.is_empty() {
+        format!("{error:#}")
+    } else {
+        format!("{error:#}; browser console: {}", errors.join(" | "))
+    }
 }
 
 #[cfg(test)]
