@@ -272,36 +272,59 @@ impl Ctx<'_> {
             .await
             .context("installing the request recorder")?;
 
-        let mut notes = Vec::new();
-        self.click_submit().await?;
-        let sent_by = (Instant::now() + CLICK_SENT_WITHIN).min(deadline);
-        let sent = wait_for(sent_by, "the login request", || async {
-            Ok(self.login_requests().await?.into_iter().next())
+        let mut notes = self.submit_login(deadline).await?;
+        self.wait_login_answered_200(deadline).await?;
+        self.wait_left_login_page(deadline).await?;
+
+        // Best effort, for the step's screenshot: the layout the login led to rather than the
+        // blank page in between (the dashboard step checks that layout).
+        let shown_by = (Instant::now() + LAYOUT_AFTER_LOGIN_WITHIN).min(deadline);
+        let _ = wait_for(shown_by, "the logged-in layout", || async {
+            Ok(self.usable(selectors::HEADER_SEARCH).await?.map(|_| ()))
         })
         .await;
-        if sent.is_err() {
-            notes.push(format!(
-                "first click sent no login request within {}s; clicked again",
-                CLICK_SENT_WITHIN.as_secs()
-            ));
-            self.fill_login_form(deadline).await?;
-            self.click_submit().await?;
-            let sent_by = (Instant::now() + CLICK_SENT_WITHIN).min(deadline);
-            if wait_for(sent_by, "the login request", || async {
-                Ok(self.login_requests().await?.into_iter().next())
-            })
-            .await
-            .is_err()
-            {
-                bail!(
-                    "clicking the login button twice sent no POST {} (form was filled and \
-                     enabled); {}",
-                    page::LOGIN_API_PATH,
-                    self.page_state().await.describe()
-                );
-            }
-        }
 
+        notes.insert(0, format!("POST {} answered 200", page::LOGIN_API_PATH));
+        Ok(notes.join("; "))
+    }
+
+    /// Click the login button until the login request goes out: a second click (form filled
+    /// again) only when the first sent nothing. Notes on what it took.
+    async fn submit_login(&self, deadline: Instant) -> Result<Vec<String>> {
+        let mut notes = Vec::new();
+        self.click_submit().await?;
+        if self.login_request_sent(deadline).await {
+            return Ok(notes);
+        }
+        notes.push(format!(
+            "first click sent no login request within {}s; clicked again",
+            CLICK_SENT_WITHIN.as_secs()
+        ));
+        self.fill_login_form(deadline).await?;
+        self.click_submit().await?;
+        if !self.login_request_sent(deadline).await {
+            bail!(
+                "clicking the login button twice sent no POST {} (form was filled and \
+                 enabled); {}",
+                page::LOGIN_API_PATH,
+                self.page_state().await.describe()
+            );
+        }
+        Ok(notes)
+    }
+
+    /// Whether a login request went out within [`CLICK_SENT_WITHIN`] (or by `deadline`).
+    async fn login_request_sent(&self, deadline: Instant) -> bool {
+        let sent_by = (Instant::now() + CLICK_SENT_WITHIN).min(deadline);
+        wait_for(sent_by, "the login request", || async {
+            Ok(self.login_requests().await?.into_iter().next())
+        })
+        .await
+        .is_ok()
+    }
+
+    /// The last answered login request must have answered 200; else its status and body.
+    async fn wait_login_answered_200(&self, deadline: Instant) -> Result<()> {
         let answered = wait_for(deadline, "the answer to the login request", || async {
             Ok(self
                 .login_requests()
@@ -325,7 +348,11 @@ impl Ctx<'_> {
                 truncate(&body.split_whitespace().collect::<Vec<_>>().join(" "), 300)
             );
         }
+        Ok(())
+    }
 
+    /// After a 200 login the app must leave the login page; if it stays, what the page did next.
+    async fn wait_left_login_page(&self, deadline: Instant) -> Result<()> {
         let left = wait_for(deadline, "the app to leave the login page", || async {
             let path = self
                 .session
@@ -341,17 +368,7 @@ impl Ctx<'_> {
                 self.after_login_summary().await
             );
         }
-
-        // Best effort, for the step's screenshot: the layout the login led to rather than the
-        // blank page in between (the dashboard step checks that layout).
-        let shown_by = (Instant::now() + LAYOUT_AFTER_LOGIN_WITHIN).min(deadline);
-        let _ = wait_for(shown_by, "the logged-in layout", || async {
-            Ok(self.usable(selectors::HEADER_SEARCH).await?.map(|_| ()))
-        })
-        .await;
-
-        notes.insert(0, format!("POST {} answered 200", page::LOGIN_API_PATH));
-        Ok(notes.join("; "))
+        Ok(())
     }
 
     /// Step `dashboard`: the logged-in layout with its header, and the dashboard page title.
