@@ -101,17 +101,7 @@ pub struct Sources<'a> {
 
 /// Every store path the plan names, with its stand-in.
 pub fn plan_store(plan: &HostPlan, sources: &Sources) -> anyhow::Result<BTreeMap<String, StandIn>> {
-    let mut corpus = String::new();
-    for unit in plan.system.units.values() {
-        corpus.push_str(&unit.text);
-    }
-    for script in plan.system.scripts.values() {
-        corpus.push_str(&script.text);
-    }
-    for path in plan.system.scripts.keys() {
-        corpus.push_str(&format!(" {path} "));
-    }
-    let paths = store_paths(&corpus);
+    let paths = named_store_paths(plan);
     let find = |prefix: &str| {
         paths
             .iter()
@@ -124,72 +114,116 @@ pub fn plan_store(plan: &HostPlan, sources: &Sources) -> anyhow::Result<BTreeMap
     let version = name_of(&src_path)
         .trim_start_matches("inventree-src-")
         .to_string();
-    let runtime_path = format!("{STORE}{}-inventree-runtime-{version}", "0".repeat(32));
-    let template = wrapper_template(sources.wrapper_nix)?;
+    let inventree = InvenTreePaths {
+        runtime_path: format!("{STORE}{}-inventree-runtime-{version}", "0".repeat(32)),
+        python_path,
+        src_path,
+        version,
+        template: wrapper_template(sources.wrapper_nix)?,
+    };
 
     let mut store = BTreeMap::new();
     store.insert(
-        runtime_path.clone(),
+        inventree.runtime_path.clone(),
         StandIn::Bind(sources.runtime.to_path_buf()),
     );
     for path in paths {
-        let name = name_of(&path);
-        let stand_in = if let Some(script) = plan.system.scripts.get(&path) {
-            if script.destination.is_empty() {
-                StandIn::File {
-                    text: script.text.clone(),
-                    executable: script.executable,
-                }
-            } else {
-                StandIn::FileIn {
-                    destination: script.destination.clone(),
-                    text: script.text.clone(),
-                    executable: script.executable,
-                }
-            }
-        } else if path == python_path {
-            StandIn::Bind(sources.python.to_path_buf())
-        } else if path == src_path {
-            StandIn::Bind(sources.src.to_path_buf())
-        } else if name == "inventree-config.yaml" {
-            StandIn::File {
-                text: serde_json::to_string(&plan.internal.settings)?,
-                executable: false,
-            }
-        } else if name == crate::fontconfig::STORE_NAME {
-            StandIn::File {
-                text: crate::fontconfig::fonts_conf(crate::fontconfig::SYSTEM_FONT_DIRS),
-                executable: false,
-            }
-        } else if name == "inventree-users.json" {
-            StandIn::File {
-                text: serde_json::to_string(&plan.internal.users)?,
-                executable: false,
-            }
-        } else if let Some(sub) = wrapper_subcommand(name, &version) {
-            let text = template
-                .replace("${runtimeShell}", "/bin/bash")
-                .replace("${runtime}", &runtime_path)
-                .replace("${src}", &src_path)
-                .replace("${python}", &python_path)
-                .replace("${subcommand}", sub)
-                .replace("''$", "$");
-            StandIn::FileIn {
-                destination: format!("/bin/inventree-{sub}"),
-                text,
-                executable: true,
-            }
-        } else if is_tool(name) {
-            StandIn::Tool
-        } else {
-            anyhow::bail!(
-                "no stand-in for the store path {path} named by {}'s units: add one in src/systemd/store.rs",
-                plan.fixture
-            );
-        };
+        let stand_in = stand_in_for(&path, plan, sources, &inventree)?;
         store.insert(path, stand_in);
     }
     Ok(store)
+}
+
+/// The store paths in the units' texts, the scripts' texts and the scripts' own paths.
+fn named_store_paths(plan: &HostPlan) -> BTreeSet<String> {
+    let mut corpus = String::new();
+    for unit in plan.system.units.values() {
+        corpus.push_str(&unit.text);
+    }
+    for script in plan.system.scripts.values() {
+        corpus.push_str(&script.text);
+    }
+    for path in plan.system.scripts.keys() {
+        corpus.push_str(&format!(" {path} "));
+    }
+    store_paths(&corpus)
+}
+
+/// The InvenTree store paths the runtime wrappers name, and the wrappers' script template.
+struct InvenTreePaths {
+    python_path: String,
+    src_path: String,
+    runtime_path: String,
+    version: String,
+    template: String,
+}
+
+impl InvenTreePaths {
+    /// `bin/inventree-<sub>`: the wrapper script's text, its `${…}` filled with the stand-ins.
+    fn wrapper(&self, sub: &str) -> StandIn {
+        let text = self
+            .template
+            .replace("${runtimeShell}", "/bin/bash")
+            .replace("${runtime}", &self.runtime_path)
+            .replace("${src}", &self.src_path)
+            .replace("${python}", &self.python_path)
+            .replace("${subcommand}", sub)
+            .replace("''$", "$");
+        StandIn::FileIn {
+            destination: format!("/bin/inventree-{sub}"),
+            text,
+            executable: true,
+        }
+    }
+}
+
+/// What stands in for `path` (see the table at the top); an error for a path nothing does.
+fn stand_in_for(
+    path: &str,
+    plan: &HostPlan,
+    sources: &Sources,
+    inventree: &InvenTreePaths,
+) -> anyhow::Result<StandIn> {
+    let name = name_of(path);
+    let file = |text: String| StandIn::File {
+        text,
+        executable: false,
+    };
+    Ok(if let Some(script) = plan.system.scripts.get(path) {
+        if script.destination.is_empty() {
+            StandIn::File {
+                text: script.text.clone(),
+                executable: script.executable,
+            }
+        } else {
+            StandIn::FileIn {
+                destination: script.destination.clone(),
+                text: script.text.clone(),
+                executable: script.executable,
+            }
+        }
+    } else if path == inventree.python_path {
+        StandIn::Bind(sources.python.to_path_buf())
+    } else if path == inventree.src_path {
+        StandIn::Bind(sources.src.to_path_buf())
+    } else if name == "inventree-config.yaml" {
+        file(serde_json::to_string(&plan.internal.settings)?)
+    } else if name == crate::fontconfig::STORE_NAME {
+        file(crate::fontconfig::fonts_conf(
+            crate::fontconfig::SYSTEM_FONT_DIRS,
+        ))
+    } else if name == "inventree-users.json" {
+        file(serde_json::to_string(&plan.internal.users)?)
+    } else if let Some(sub) = wrapper_subcommand(name, &inventree.version) {
+        inventree.wrapper(sub)
+    } else if is_tool(name) {
+        StandIn::Tool
+    } else {
+        anyhow::bail!(
+            "no stand-in for the store path {path} named by {}'s units: add one in src/systemd/store.rs",
+            plan.fixture
+        );
+    })
 }
 
 /// `inventree-server-1.3.5` → `server` (a runtime wrapper of `pkgs/wrapper.nix`).
