@@ -9,6 +9,7 @@
 //! still migrates, since the copied data dir's recorded state differs).
 
 use std::{
+    collections::BTreeMap,
     path::{Path, PathBuf},
     time::{Duration, Instant},
 };
@@ -20,14 +21,14 @@ use serde_json::json;
 use super::{
     instance::Instance,
     layout,
-    plan::HostPlan,
+    plan::{HostPlan, UsersDeclaration},
     postgres::{self, FixtureDatabase, PgServer},
     prerequisites::HostEnv,
 };
 use crate::probe::{
     self,
     api::{Listing, TaskDetail},
-    client::{ApiClient, Auth},
+    client::{ApiClient, ApiError, Auth},
     Credentials, ProbeOptions, Verdict, WorkerCheck,
 };
 use crate::process::{self, Spec};
@@ -400,6 +401,39 @@ pub async fn worker_death(
     instance.kill_cluster().await?;
     report.check("worker killed (SIGKILL to its process group; nothing of it left)");
 
+    let dead = probe_with_dead_worker(&instance, &credentials, &mut report).await?;
+    let task_id = match &dead.worker {
+        WorkerCheck::NotCompleted { task_id, .. } => task_id.clone(),
+        other => anyhow::bail!("expected a task left pending, got {other:?}"),
+    };
+    let client = token_client(&instance, &credentials).await?;
+    let restarted = Instant::now();
+    instance.start_cluster()?;
+    let deadline = restarted + Duration::from_secs(90);
+    wait_task_completed(&client, &instance, &task_id, deadline).await?;
+    report.figure(
+        "worker restart to pending task completed",
+        restarted.elapsed(),
+    );
+    report.check(format!(
+        "restarted worker completed the pending task {task_id}"
+    ));
+    let (after, _) = healthy(&mut instance, &credentials).await?;
+    report.figure(
+        "task round trip after restart",
+        completed_round_trip(&after)?,
+    );
+    teardown(&mut instance, &mut report).await?;
+    Ok(report)
+}
+
+/// The probe with the worker dead: unhealthy within [`DEAD_WORKER_DEADLINE`], for a reason
+/// naming the worker, while `/api/` (wrongly) claims `worker_running: true`. The probe's report.
+async fn probe_with_dead_worker(
+    instance: &Instance,
+    credentials: &Credentials,
+    report: &mut ScenarioReport,
+) -> anyhow::Result<probe::ProbeReport> {
     let mut options = ProbeOptions::new(instance.url());
     options.credentials = Some(credentials.clone());
     options.task_timeout = DEAD_WORKER_DEADLINE;
@@ -435,15 +469,17 @@ pub async fn worker_death(
     );
     report.check("/api/ claimed worker_running: true while the worker was dead");
     report.figure("probe verdict with a dead worker", took);
+    Ok(dead)
+}
 
-    let task_id = match &dead.worker {
-        WorkerCheck::NotCompleted { task_id, .. } => task_id.clone(),
-        other => anyhow::bail!("expected a task left pending, got {other:?}"),
-    };
-    let client = token_client(&instance, &credentials).await?;
-    let restarted = Instant::now();
-    instance.start_cluster()?;
-    let deadline = restarted + Duration::from_secs(90);
+/// Poll background task `task_id` until it is complete, which must be by `deadline` and a
+/// success.
+async fn wait_task_completed(
+    client: &ApiClient,
+    instance: &Instance,
+    task_id: &str,
+    deadline: Instant,
+) -> anyhow::Result<()> {
     loop {
         let detail: TaskDetail = client
             .get(&format!("/api/background-task/{task_id}/"))
@@ -453,30 +489,16 @@ pub async fn worker_death(
                 detail.success,
                 "the pending task {task_id} failed after the restart"
             );
-            break;
+            return Ok(());
         }
         if Instant::now() > deadline {
             anyhow::bail!(
                 "task {task_id} still not complete 90 s after the worker restarted:\n{}",
-                log_tail(&instance, "cluster")
+                log_tail(instance, "cluster")
             );
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    report.figure(
-        "worker restart to pending task completed",
-        restarted.elapsed(),
-    );
-    report.check(format!(
-        "restarted worker completed the pending task {task_id}"
-    ));
-    let (after, _) = healthy(&mut instance, &credentials).await?;
-    report.figure(
-        "task round trip after restart",
-        completed_round_trip(&after)?,
-    );
-    teardown(&mut instance, &mut report).await?;
-    Ok(report)
 }
 
 #[cfg(test)]
@@ -561,32 +583,7 @@ pub async fn users(
     healthy(&mut instance, &credentials).await?;
 
     let written = instance.layout.credentials.clone();
-    let password_of = |credential: &str| written.get(credential).cloned();
-    let mut with_token = Vec::new();
-    for (name, user) in &declared.users {
-        match (&user.password_credential, user.is_active) {
-            (Some(credential), true) => {
-                let password = password_of(credential).context("credential not written")?;
-                anyhow::ensure!(
-                    can_get_token(&instance, name, &password).await?,
-                    "declared user {name} got no token"
-                );
-                with_token.push(name.clone());
-            }
-            (Some(credential), false) => {
-                let password = password_of(credential).context("credential not written")?;
-                anyhow::ensure!(
-                    !can_get_token(&instance, name, &password).await?,
-                    "inactive user {name} got a token"
-                );
-            }
-            (None, _) => {}
-        }
-    }
-    report.check(format!(
-        "every active declared user with a password got a token: {}",
-        with_token.join(", ")
-    ));
+    check_declared_users_tokens(&instance, &declared, &written, &mut report).await?;
 
     // An undeclared user, created through the API by the admin.
     let admin = token_client(&instance, &credentials).await?;
@@ -600,7 +597,86 @@ pub async fn users(
         .context("creating an undeclared user through the API")?;
 
     // Rotate one password file, as an admin would, and restart.
-    let (rotated_user, rotated_credential) = declared
+    let rotation = rotate_password_file(&mut instance, &declared, &written)?;
+    instance.stop().await?;
+    expect_second_setup(&instance, &declared, &rotation.user).await?;
+    instance.start()?;
+    healthy(&mut instance, &credentials).await?;
+    check_rotated_password(&instance, &rotation, &mut report).await?;
+
+    let admin = token_client(&instance, &credentials).await?;
+    let lookup = admin
+        .get::<UserRow>(&format!("/api/user/{}/", created.pk))
+        .await;
+    check_undeclared_policy(&declared.undeclared, lookup, &mut report)?;
+    instance.stop().await?;
+
+    expect_third_setup_changes_nothing(&instance, &mut report).await?;
+    let listed: Listing<UserRow> = {
+        instance.start_server()?;
+        let client = token_client_when_ready(&mut instance, &credentials).await?;
+        client.get("/api/user/?limit=100").await?
+    };
+    report.check(format!(
+        "{} users in the database after all runs",
+        listed.into_items().len()
+    ));
+    teardown(&mut instance, &mut report).await?;
+    Ok(report)
+}
+
+/// Every active declared user with a password (`written`: credential → content) gets a token;
+/// an inactive one is refused.
+async fn check_declared_users_tokens(
+    instance: &Instance,
+    declared: &UsersDeclaration,
+    written: &BTreeMap<String, String>,
+    report: &mut ScenarioReport,
+) -> anyhow::Result<()> {
+    let password_of = |credential: &str| written.get(credential).cloned();
+    let mut with_token = Vec::new();
+    for (name, user) in &declared.users {
+        match (&user.password_credential, user.is_active) {
+            (Some(credential), true) => {
+                let password = password_of(credential).context("credential not written")?;
+                anyhow::ensure!(
+                    can_get_token(instance, name, &password).await?,
+                    "declared user {name} got no token"
+                );
+                with_token.push(name.clone());
+            }
+            (Some(credential), false) => {
+                let password = password_of(credential).context("credential not written")?;
+                anyhow::ensure!(
+                    !can_get_token(instance, name, &password).await?,
+                    "inactive user {name} got a token"
+                );
+            }
+            (None, _) => {}
+        }
+    }
+    report.check(format!(
+        "every active declared user with a password got a token: {}",
+        with_token.join(", ")
+    ));
+    Ok(())
+}
+
+/// A password changed by rewriting its credential file.
+struct Rotation {
+    user: String,
+    old_password: String,
+    new_password: String,
+}
+
+/// Rewrite the password file of an active non-superuser, as an admin would (`written`: the
+/// credential contents before).
+fn rotate_password_file(
+    instance: &mut Instance,
+    declared: &UsersDeclaration,
+    written: &BTreeMap<String, String>,
+) -> anyhow::Result<Rotation> {
+    let (user, credential) = declared
         .users
         .iter()
         .find_map(
@@ -610,18 +686,31 @@ pub async fn users(
             },
         )
         .context("the users fixture needs an active non-superuser with a password")?;
-    let old_password = password_of(&rotated_credential).unwrap_or_default();
+    let old_password = written.get(&credential).cloned().unwrap_or_default();
     let new_password = format!("{old_password}-rotated");
     layout::write_mode(
-        &instance.layout.credential_path(&rotated_credential),
+        &instance.layout.credential_path(&credential),
         &format!("{new_password}\n"),
         0o400,
     )?;
     instance
         .layout
         .credentials
-        .insert(rotated_credential.clone(), new_password.clone());
-    instance.stop().await?;
+        .insert(credential, new_password.clone());
+    Ok(Rotation {
+        user,
+        old_password,
+        new_password,
+    })
+}
+
+/// The setup after the rotation updates the rotated user's password and applies the
+/// `undeclared` policy to the user created through the API.
+async fn expect_second_setup(
+    instance: &Instance,
+    declared: &UsersDeclaration,
+    rotated_user: &str,
+) -> anyhow::Result<()> {
     let second = instance.setup_ok().await?;
     expect_line(
         &second.output,
@@ -636,25 +725,41 @@ pub async fn users(
     if let Some(line) = undeclared_line {
         expect_line(&second.output, line, "setup with an undeclared user")?;
     }
-    instance.start()?;
-    healthy(&mut instance, &credentials).await?;
+    Ok(())
+}
+
+/// After the rotation the old password is refused and the new one accepted.
+async fn check_rotated_password(
+    instance: &Instance,
+    rotation: &Rotation,
+    report: &mut ScenarioReport,
+) -> anyhow::Result<()> {
+    let Rotation {
+        user,
+        old_password,
+        new_password,
+    } = rotation;
     anyhow::ensure!(
-        !can_get_token(&instance, &rotated_user, &old_password).await?,
-        "the old password of {rotated_user} still works after rotation"
+        !can_get_token(instance, user, old_password).await?,
+        "the old password of {user} still works after rotation"
     );
     anyhow::ensure!(
-        can_get_token(&instance, &rotated_user, &new_password).await?,
-        "the new password of {rotated_user} does not work"
+        can_get_token(instance, user, new_password).await?,
+        "the new password of {user} does not work"
     );
     report.check(format!(
-        "changing {rotated_user}'s password file rotated the password (old refused, new accepted)"
+        "changing {user}'s password file rotated the password (old refused, new accepted)"
     ));
+    Ok(())
+}
 
-    let admin = token_client(&instance, &credentials).await?;
-    let lookup = admin
-        .get::<UserRow>(&format!("/api/user/{}/", created.pk))
-        .await;
-    match (declared.undeclared.as_str(), lookup) {
+/// The undeclared user as `policy` leaves it: kept and active, deactivated, or deleted.
+fn check_undeclared_policy(
+    policy: &str,
+    lookup: Result<UserRow, ApiError>,
+    report: &mut ScenarioReport,
+) -> anyhow::Result<()> {
+    match (policy, lookup) {
         ("keep", Ok(row)) if row.is_active => {
             report.check("undeclared user created through the API survived, untouched (undeclared = keep)")
         }
@@ -666,8 +771,14 @@ pub async fn users(
         }
         (policy, other) => anyhow::bail!("undeclared user with policy {policy}: {other:?}"),
     }
-    instance.stop().await?;
+    Ok(())
+}
 
+/// A further setup run with the same input changes nothing: no user, no migration, no config.
+async fn expect_third_setup_changes_nothing(
+    instance: &Instance,
+    report: &mut ScenarioReport,
+) -> anyhow::Result<()> {
     let third = instance.setup_ok().await?;
     let changes: Vec<&str> = third
         .output
@@ -681,17 +792,7 @@ pub async fn users(
     expect_no_migration(&third.output, "third setup")?;
     expect_line(&third.output, "config: unchanged", "third setup")?;
     report.check("a further setup run with the same input changed nothing (config, migrations, every user unchanged)");
-    let listed: Listing<UserRow> = {
-        instance.start_server()?;
-        let client = token_client_when_ready(&mut instance, &credentials).await?;
-        client.get("/api/user/?limit=100").await?
-    };
-    report.check(format!(
-        "{} users in the database after all runs",
-        listed.into_items().len()
-    ));
-    teardown(&mut instance, &mut report).await?;
-    Ok(report)
+    Ok(())
 }
 
 async fn token_client_when_ready(
