@@ -14,6 +14,9 @@ here) instead of once per command, and in the same process:
   a schema it does not know. Only apps of this tree that have migrations
   count (a removed plugin's migrations are no downgrade), and migrations a
   squashed migration of the tree replaces are known.
+- after the core migrations, it activates the declared plugins and
+  migrates again for their apps (see plugins_activate: InvenTree cannot
+  create a new plugin's row while migrating);
 - after migrating, it stores InvenTree's global settings defaults (see
   settings_defaults for why) and drops queued tasks signed with another
   secret key (see queue_prune: a restore onto another machine);
@@ -30,6 +33,7 @@ from collections.abc import Iterable, Mapping
 
 from .django_program import exit_with_error, start_django
 from .errors import RuntimeFailure
+from .plugins_activate import activate_declared
 from .queue_prune import drop_unreadable
 from .settings_defaults import store_defaults
 
@@ -99,7 +103,17 @@ def main(argv: list[str] | None = None) -> None:
     unknown = newer_migrations()
     if unknown:
         refuse_newer_database(unknown)
-    for step in MIGRATION_STEPS:
+    migrate, *post_steps = MIGRATION_STEPS
+    run_step(migrate)
+    try:
+        plugins = activate_declared()
+    except RuntimeFailure as failure:
+        exit_with_error(str(failure))
+    if plugins is not None:
+        print(plugins, flush=True)
+        # The plugins' apps are installed now: their own migrations.
+        run_step(migrate)
+    for step in post_steps:
         run_step(step)
 
     from common.models import InvenTreeSetting

@@ -77,6 +77,11 @@ SCHEMA_NEUTRAL_KEYS = frozenset(
     }
 )
 
+# Global settings (config `global_settings`, otherwise neutral) that change the
+# apps: with ENABLE_PLUGINS_APP on, plugins' apps (and their migrations) are
+# installed.
+SCHEMA_GLOBAL_SETTINGS = ("ENABLE_PLUGINS_APP",)
+
 # Environment variables InvenTree prefers over the config that decide the
 # database or the apps (passwords excluded: the same database either way).
 SCHEMA_ENV_PREFIXES = ("INVENTREE_DB_", "INVENTREE_PLUGIN")
@@ -93,6 +98,12 @@ def sha256(data: bytes) -> str:
 def schema_config(config: Mapping, env: Mapping[str, str]) -> dict:
     """The part of the config (and its environment overrides) that decides the database and its apps."""
     relevant = {key: value for key, value in config.items() if key not in SCHEMA_NEUTRAL_KEYS}
+    global_settings = config.get("global_settings")
+    if isinstance(global_settings, Mapping):
+        # Only when present, so a config without them digests as before (no migration for it).
+        apps = {key: global_settings[key] for key in SCHEMA_GLOBAL_SETTINGS if key in global_settings}
+        if apps:
+            relevant["global_settings"] = apps
     overrides = {
         name: value
         for name, value in env.items()

@@ -7,6 +7,7 @@ import types
 from unittest import mock
 
 from inventree_runtime import schema_migrate
+from inventree_runtime.errors import RuntimeFailure
 from inventree_runtime.schema_migrate import MIGRATION_STEPS, NEWER_DATABASE_STATUS, unknown_applied
 
 from .support import TempDirTestCase
@@ -56,11 +57,13 @@ class MainTest(TempDirTestCase):
             "common.models": common_models,
         }
         self.unknown = []
+        self.plugins = None
         patches = [
             mock.patch.dict(sys.modules, modules),
             mock.patch.object(sys, "argv", ["schema_migrate.py"]),
             mock.patch.object(schema_migrate, "start_django", lambda argv: self.calls.append(("start", list(argv)))),
             mock.patch.object(schema_migrate, "newer_migrations", lambda: self.unknown),
+            mock.patch.object(schema_migrate, "activate_declared", self.activate_plugins),
             mock.patch(
                 "inventree_runtime.users_apply.apply_declared", lambda: self.calls.append(("users", list(sys.argv)))
             ),
@@ -70,6 +73,12 @@ class MainTest(TempDirTestCase):
             self.addCleanup(patcher.stop)
         self.out = io.StringIO()
         self.err = io.StringIO()
+
+    def activate_plugins(self):
+        self.calls.append(("plugins",))
+        if isinstance(self.plugins, Exception):
+            raise self.plugins
+        return self.plugins
 
     def run_main(self, *args):
         with contextlib.redirect_stdout(self.out), contextlib.redirect_stderr(self.err):
@@ -91,6 +100,30 @@ class MainTest(TempDirTestCase):
         expected = [["manage.py", *step, "-v", "1"] for step in MIGRATION_STEPS]
         self.assertEqual([argv for _, argv, _ in commands], expected)
         self.assertEqual([seen for _, _, seen in commands], expected)
+
+    def test_declared_plugins_are_activated_after_migrating_then_their_apps_are_migrated(self):
+        self.plugins = "plugins: active kicad-library-plugin (apps: inventree_kicad)"
+        self.run_main()
+        order = [call[1][1] if call[0] == "command" else call[0] for call in self.calls]
+        self.assertEqual(
+            order,
+            ["start", "migrate", "plugins", "migrate", "remove_stale_contenttypes", "rebuild_models", "rebuild_thumbnails"],
+        )
+        self.assertIn("plugins: active kicad-library-plugin", self.out.getvalue())
+
+    def test_without_plugins_migrate_runs_once(self):
+        self.run_main()
+        commands = [call[1][1] for call in self.calls if call[0] == "command"]
+        self.assertEqual(commands.count("migrate"), 1)
+
+    def test_a_declared_plugin_that_does_not_load_stops_before_the_post_steps_naming_it(self):
+        self.plugins = RuntimeFailure("declared plugin(s) did not load: broken-plugin")
+        with self.assertRaises(SystemExit) as exited:
+            self.run_main("--apply-users")
+        self.assertEqual(exited.exception.code, 1)
+        self.assertIn("did not load: broken-plugin", self.err.getvalue())
+        self.assertNotIn("rebuild_models", [call[1][1] for call in self.calls if call[0] == "command"])
+        self.assertEqual(self.settings.built, 0)
 
     def test_settings_defaults_are_stored_after_migrating(self):
         self.run_main()

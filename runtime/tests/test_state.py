@@ -69,6 +69,14 @@ class DatabaseConfigDigestTest(TempDirTestCase):
         other = {**self.CONFIG, "database": {"ENGINE": "sqlite3", "NAME": "/other"}}
         self.assertNotEqual(database_config_digest(self.CONFIG, {}), database_config_digest(other, {}))
 
+    def test_global_settings_do_not_change_it_except_the_plugin_apps_switch(self):
+        with_settings = {**self.CONFIG, "global_settings": {"INVENTREE_COMPANY_NAME": "A"}}
+        self.assertEqual(database_config_digest(self.CONFIG, {}), database_config_digest(with_settings, {}))
+        apps_on = {**self.CONFIG, "global_settings": {"INVENTREE_COMPANY_NAME": "A", "ENABLE_PLUGINS_APP": True}}
+        apps_off = {**self.CONFIG, "global_settings": {"INVENTREE_COMPANY_NAME": "B", "ENABLE_PLUGINS_APP": False}}
+        self.assertNotEqual(database_config_digest(with_settings, {}), database_config_digest(apps_on, {}))
+        self.assertNotEqual(database_config_digest(apps_on, {}), database_config_digest(apps_off, {}))
+
     def test_a_key_it_does_not_know_changes_it(self):
         other = {**self.CONFIG, "debug_silk": True}
         self.assertNotEqual(database_config_digest(self.CONFIG, {}), database_config_digest(other, {}))
