@@ -17,6 +17,9 @@ let
   # How long setup waits for the database server before it fails (and the server's and
   # worker's restarts retry it): docs/nixos.md, "Recovery".
   databaseWaitSeconds = 60;
+
+  # validation.nix refuses plugins with a package set that cannot take them (no overrideScope).
+  pluginsDeclared = cfg.pluginWorkspace != null || cfg.pluginOverrides != null;
 in
 {
   options.services.inventree.internal = lib.mkOption {
@@ -34,6 +37,13 @@ in
           type = lib.types.attrsOf lib.types.str;
           default = { };
           description = "systemd credential name → absolute path of its source file.";
+        };
+        packages = lib.mkOption {
+          type = lib.types.lazyAttrsOf lib.types.raw;
+          description = ''
+            The package scope the units run: `services.inventree.packages`, with the plugins
+            (`pluginWorkspace`, `pluginOverrides`) in its Python environment when declared.
+          '';
         };
         settings = lib.mkOption {
           type = lib.types.attrsOf lib.types.anything;
@@ -65,13 +75,21 @@ in
 
   config = lib.mkIf cfg.enable {
     services.inventree.internal = {
+      packages =
+        if pluginsDeclared && cfg.packages ? overrideScope then
+          cfg.packages.overrideScope (
+            _final: _prev: { inherit (cfg) pluginWorkspace pluginOverrides; }
+          )
+        else
+          cfg.packages;
+
       # Freeform values are merged already; nulls are dropped so `foo = null` removes a key.
       settings = lib.filterAttrsRecursive (_: v: v != null) cfg.config;
 
       configFile = pkgs.writeText "inventree-config.yaml" (builtins.toJSON settings);
 
       environment = {
-        INVENTREE_SRC = toString cfg.packages.src;
+        INVENTREE_SRC = toString cfg.internal.packages.src;
         INVENTREE_DATA_DIR = cfg.dataDir;
         INVENTREE_CONFIG_FILE = "${cfg.dataDir}/config.yaml";
         INVENTREE_CONFIG_SOURCE = toString cfg.internal.configFile;
@@ -96,8 +114,8 @@ in
       // lib.optionalAttrs (cfg.secretKeyFile == null) {
         INVENTREE_SECRET_KEY_FILE = "${cfg.dataDir}/secret_key.txt";
       }
-      // lib.optionalAttrs (cfg.packages.src ? static) {
-        INVENTREE_STATIC_SOURCE = toString cfg.packages.src.static;
+      // lib.optionalAttrs (cfg.internal.packages.src ? static) {
+        INVENTREE_STATIC_SOURCE = toString cfg.internal.packages.src.static;
       };
 
       credentials =

@@ -182,6 +182,46 @@ in
       '';
     };
 
+    pluginWorkspace = lib.mkOption {
+      type = lib.types.nullOr lib.types.path;
+      default = null;
+      example = lib.literalExpression "./inventree-plugins";
+      description = ''
+        A uv workspace of InvenTree plugins: a directory holding a `pyproject.toml` whose
+        `dependencies` name the plugin packages (e.g. `"inventree-kicad-plugin>=2.0.4"`) and the
+        `uv.lock` that `uv lock` writes beside it. Its packages join InvenTree's Python
+        environment through uv2nix (where both pin a package, InvenTree's version is used), and
+        InvenTree's plugin system is enabled (`config.plugins_enabled`), with installing at run
+        time disabled (`config.plugin_noinstall`): the environment is in the read-only store.
+        Plugins load only when active: list them in {option}`services.inventree.activePlugins`.
+      '';
+    };
+
+    pluginOverrides = lib.mkOption {
+      type = lib.types.nullOr lib.types.path;
+      default = null;
+      example = lib.literalExpression "./inventree-plugins/overrides.nix";
+      description = ''
+        A Nix file with build fixes for the plugins' packages: an overlay of the pyproject-nix
+        package set, `final: prev: { somepkg = prev.somepkg.overrideAttrs (…); }`, applied after
+        InvenTree's own fixes (e.g. a build system an sdist forgets to declare).
+      '';
+    };
+
+    activePlugins = lib.mkOption {
+      type = lib.types.listOf (lib.types.strMatching "[a-z0-9_-]+");
+      default = [ ];
+      example = [ "kicad-library-plugin" ];
+      description = ''
+        Plugins (by slug, as `/api/plugins/` lists them) active whatever the web UI says:
+        InvenTree's `config.plugins_mandatory`. Setup loads them before migrating, so their own
+        database migrations run with InvenTree's, and fails naming any that does not load (with
+        InvenTree's error for it). Plugins also get the integrations they use, through InvenTree's
+        `config.global_settings` (`ENABLE_PLUGINS_APP`, `…_URL`, `…_NAVIGATION`, `…_EVENTS`,
+        `…_SCHEDULE`, `…_INTERFACE`, `…_MAILS`, each overridable there).
+      '';
+    };
+
     dataDir = lib.mkOption {
       type = lib.types.str;
       default = "/var/lib/inventree";

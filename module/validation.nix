@@ -355,6 +355,25 @@ let
       failed = cfg.backup.enable && (settings.backup_dir or cfg.backup.directory) != cfg.backup.directory;
       message = "${opt}.config.backup_dir differs from ${opt}.backup.directory: set only ${opt}.backup.directory, so backups and their retention use the same directory.";
     }
+    # --- plugins
+    {
+      failed =
+        (cfg.pluginWorkspace != null || cfg.pluginOverrides != null) && !(cfg.packages ? overrideScope);
+      message = "${opt}.pluginWorkspace/pluginOverrides need a package scope they can be added to, but ${opt}.packages has no overrideScope: use the flake's package scope (or pkgs.inventree from its overlay), or add the plugins to your own scope's Python environment and leave these options unset.";
+    }
+    {
+      failed = cfg.pluginWorkspace != null && !(builtins.pathExists (cfg.pluginWorkspace + "/uv.lock"));
+      message = "${opt}.pluginWorkspace = ${toString cfg.pluginWorkspace} has no uv.lock: run `uv lock` in that directory (next to its pyproject.toml) and add the file.";
+    }
+    {
+      failed = cfg.activePlugins != [ ] && !(settings.plugins_enabled or false);
+      message = "${opt}.activePlugins lists ${lib.concatStringsSep ", " cfg.activePlugins}, but ${opt}.config.plugins_enabled is false: remove that setting (declared plugins enable the plugin system) or the plugins.";
+    }
+    {
+      failed = (settings.plugin_noinstall or true) != true;
+      warn = true;
+      message = "${opt}.config.plugin_noinstall is false: InvenTree would try to pip-install plugins at run time into its read-only Python environment in the Nix store, which fails. Declare plugins with ${opt}.pluginWorkspace instead.";
+    }
   ];
 
 in

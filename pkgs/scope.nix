@@ -30,6 +30,12 @@ lib.makeScope newScope (
     src = callPackage ./src.nix { };
 
     workspace = callPackage ./workspace.nix { };
+    # Plugins (module options `pluginWorkspace`, `pluginOverrides`): a uv workspace whose
+    # default dependencies join the Python environment, and an overlay (`final: prev: { … }`)
+    # of build fixes for them. Null: InvenTree alone.
+    pluginWorkspace = null;
+    pluginOverrides = null;
+    plugin-workspace = callPackage ./plugin-workspace.nix { };
     python-set = callPackage ./python-set.nix { };
     python = callPackage ./python.nix { };
     venv = callPackage ./venv.nix { };

@@ -246,3 +246,69 @@ async fn every_package_and_check_instantiates() {
     }
     assert!(!all["packages"].is_empty(), "the flake has no packages");
 }
+
+/// The rendered view of the valid fixture `name`.
+fn rendered<'a>(suite: &'a Suite, name: &str) -> &'a eval::types::Rendered {
+    let wanted = format!("valid/{name}");
+    suite
+        .inspections
+        .iter()
+        .find(|i| i.name == wanted || i.name == name)
+        .and_then(|i| i.rendered())
+        .unwrap_or_else(|| panic!("fixture {name} was not rendered"))
+}
+
+#[test]
+fn a_plugin_workspace_adds_its_plugin_to_an_environment_that_instantiates_with_its_overrides() {
+    let suite = require!(suite());
+    let plugins = rendered(suite, "plugins")
+        .plugins
+        .as_ref()
+        .expect("the plugins fixture renders its plugins");
+    let drv = plugins["python"]["drvPath"].as_str().unwrap_or_default();
+    assert!(
+        drv.starts_with("/nix/store/") && drv.ends_with("-inventree-python-1.3.5.drv"),
+        "the environment with plugins does not instantiate: {plugins:#}"
+    );
+    let added: Vec<&str> = plugins["added"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|v| v.as_str()).collect())
+        .unwrap_or_default();
+    assert!(
+        added.contains(&"inventree-kicad-plugin-2.1.0"),
+        "the KiCad plugin is not added to InvenTree's environment: {added:?}"
+    );
+    assert!(
+        !added.iter().any(|name| name.starts_with("django-")),
+        "the plugins brought their own Django packages: {added:?}"
+    );
+    assert_eq!(
+        plugins["overrides"],
+        serde_json::json!([{"name": "inventree-kicad-plugin", "applied": true}]),
+        "the overrides file is not applied to the environment"
+    );
+}
+
+#[test]
+fn declared_plugins_enable_the_plugin_system_without_run_time_installs_and_are_mandatory() {
+    let suite = require!(suite());
+    let settings = &rendered(suite, "plugins").settings;
+    assert_eq!(settings["plugins_enabled"], true);
+    assert_eq!(settings["plugin_noinstall"], true);
+    assert_eq!(
+        settings["plugins_mandatory"],
+        serde_json::json!(["kicad-library-plugin"])
+    );
+    for integration in ["ENABLE_PLUGINS_APP", "ENABLE_PLUGINS_URL"] {
+        assert_eq!(
+            settings["global_settings"][integration], true,
+            "{integration} is not on: {settings:#}"
+        );
+    }
+    let defaults = &rendered(suite, "defaults-sqlite");
+    assert_eq!(defaults.settings["plugins_enabled"], false);
+    assert!(
+        defaults.plugins.is_none() && defaults.settings.get("global_settings").is_none(),
+        "a configuration without plugins renders plugin settings"
+    );
+}

@@ -57,7 +57,7 @@ let
   ) { } managed;
 
   # Wrapper package of a runtime subcommand: "server" -> packages.server/bin/inventree-server.
-  wrapperOf = sub: lib.getExe' cfg.packages.${sub} "inventree-${sub}";
+  wrapperOf = sub: lib.getExe' cfg.internal.packages.${sub} "inventree-${sub}";
 in
 {
   inherit unmanaged cacheDir wrapperOf;
@@ -66,7 +66,7 @@ in
   # `python3 manage.py …` through a shell) and the database client that django-dbbackup runs for
   # backups and restores (pg_dump/psql, mysqldump/mysql).
   path = [
-    cfg.packages.python
+    cfg.internal.packages.python
   ]
   ++ lib.optional (cfg.database.type == "postgresql") (
     if config.services.postgresql.enable then config.services.postgresql.package else pkgs.postgresql

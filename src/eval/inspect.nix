@@ -336,6 +336,38 @@ let
       ) scripts
     );
 
+  # With plugins declared: the Python environment the units run (its drvPath: it instantiates),
+  # the packages the plugins add to InvenTree's environment (store names), and for each package
+  # the overrides file defines, whether the environment's package is the overridden one.
+  pluginsOf =
+    config:
+    let
+      cfg = config.services.inventree;
+      packages = cfg.internal.packages;
+      storeNames =
+        python:
+        map (p: lib.concatStringsSep "-" (lib.drop 1 (lib.splitString "-" (baseNameOf p)))) (
+          lib.splitString ":" python.NIX_PYPROJECT_DEPS
+        );
+      withoutOverrides = packages.overrideScope (_: _: { pluginOverrides = null; });
+      overridden = lib.attrNames (import cfg.pluginOverrides packages.python-set packages.python-set);
+    in
+    if cfg.pluginWorkspace == null && cfg.pluginOverrides == null then
+      null
+    else
+      {
+        python = {
+          inherit (packages.python) name drvPath;
+        };
+        added = lib.subtractLists (storeNames cfg.packages.python) (storeNames packages.python);
+        overrides = lib.optionals (cfg.pluginOverrides != null) (
+          map (name: {
+            inherit name;
+            applied = packages.python-set.${name}.drvPath != withoutOverrides.python-set.${name}.drvPath;
+          }) overridden
+        );
+      };
+
   render =
     config: options:
     let
@@ -349,6 +381,7 @@ let
       nginx = nginxOf config;
       services = servicesOf config options;
       scripts = scriptsOf config options;
+      plugins = pluginsOf config;
       internal = {
         inherit (cfg.internal)
           environment

@@ -40,6 +40,45 @@ pub fn referenced_secrets(text: &str) -> Vec<String> {
     names
 }
 
+/// `text` (Nix) with its relative path literals (`./x`, `../x`) made absolute against `base`, so a
+/// copy elsewhere means what the original means (`pluginWorkspace = ./plugins;`). Strings and
+/// comments are left alone.
+fn absolute_path_literals(text: &str, base: &Path) -> String {
+    let is_path_char = |c: char| c.is_ascii_alphanumeric() || "._+-/".contains(c);
+    let mut out = String::with_capacity(text.len());
+    // Where the string or comment we are in ends: `"`, `''` or the end of the line.
+    let mut inside: Option<&str> = None;
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        let escaped = out.ends_with('\\');
+        let taken = match inside {
+            Some(end) if rest.starts_with(end) && !escaped => {
+                inside = None;
+                end.len()
+            }
+            Some(_) => c.len_utf8(),
+            None => match ["''", "\"", "#"].into_iter().find(|s| rest.starts_with(s)) {
+                Some(start) => {
+                    inside = Some(if start == "#" { "\n" } else { start });
+                    start.len()
+                }
+                None if (rest.starts_with("./") || rest.starts_with("../"))
+                    && !out.ends_with(is_path_char) =>
+                {
+                    let literal: String = rest.chars().take_while(|c| is_path_char(*c)).collect();
+                    out.push_str(&base.join(&literal).display().to_string());
+                    rest = &rest[literal.len()..];
+                    continue;
+                }
+                None => c.len_utf8(),
+            },
+        };
+        out.push_str(&rest[..taken]);
+        rest = &rest[taken..];
+    }
+    out
+}
+
 impl SecretTrap {
     pub fn new() -> anyhow::Result<Self> {
         let dir = tempfile::Builder::new()
@@ -83,6 +122,8 @@ impl SecretTrap {
         std::fs::create_dir_all(&copy_dir)
             .with_context(|| format!("creating {}", copy_dir.display()))?;
         let copy = copy_dir.join(format!("{copy_name}.nix"));
+        let base = fixture.parent().unwrap_or(Path::new("/"));
+        let text = absolute_path_literals(&text, &std::path::absolute(base)?);
         std::fs::write(&copy, text.replace(SECRETS_PREFIX, &self.prefix))
             .with_context(|| format!("writing {}", copy.display()))?;
         Ok(copy)
@@ -136,6 +177,16 @@ mod tests {
   services.inventree.users.admin.password_file = "/run/secrets/admin_pw";
   services.inventree.secretKeyFile = "/run/secrets/inventree-db-password";
 }"#;
+
+    #[test]
+    fn relative_path_literals_become_absolute_and_strings_and_comments_stay() {
+        let text =
+            "{ a = ./x; b = ../w/k; c = \"./s\"; d = x/y; # ./c\n e = ''./m''; f = [../p]; }";
+        assert_eq!(
+            absolute_path_literals(text, Path::new("/r/fixtures/valid")),
+            "{ a = /r/fixtures/valid/./x; b = /r/fixtures/valid/../w/k; c = \"./s\"; d = x/y; # ./c\n e = ''./m''; f = [/r/fixtures/valid/../p]; }"
+        );
+    }
 
     #[test]
     fn referenced_secrets_are_the_names_under_run_secrets() {

@@ -73,6 +73,10 @@ pub struct Rendered {
     /// Scripts the units and admin commands run, by store path (the systemd tier installs them).
     #[serde(default)]
     pub scripts: BTreeMap<String, Script>,
+    /// With plugins declared: the Python environment's drvPath, the packages the plugins add and
+    /// whether each package of the overrides file is overridden (src/eval/inspect.nix, pluginsOf).
+    #[serde(default)]
+    pub plugins: Option<Value>,
 }
 
 /// A script the module writes to the store (`writeShellScript`, `writeShellScriptBin`).
