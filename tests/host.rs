@@ -190,6 +190,20 @@ async fn configured_email_makes_the_system_healthy_and_a_test_mail_arrives_authe
 }
 
 #[tokio::test]
+async fn a_declared_plugin_from_pypi_is_migrated_active_and_serves_its_api_and_a_broken_one_stops_setup(
+) {
+    let (ctx, env) = require!(host_env().await);
+    let _one = ONE_AT_A_TIME.lock().await;
+    let template = template(&ctx, &env).await;
+    let plan = plan(&ctx, "plugins").await;
+    let workspace = host::plugins::workspace(&ctx.flake_dir);
+    let report = host::plugins::plugins(&env, &plan, &template, &workspace)
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    show(&report);
+}
+
+#[tokio::test]
 async fn the_api_keeps_answering_while_the_redis_cache_is_down_and_the_worker_resumes_when_it_is_back(
 ) {
     let (ctx, env) = require!(host_env().await);

@@ -36,6 +36,9 @@ pub struct Instance {
     dir: Option<tempfile::TempDir>,
     pub server: Option<Running>,
     pub cluster: Option<Running>,
+    /// Directories after the runtime on PYTHONPATH: packages the Nix environment would hold
+    /// beyond the host's interpreter (a plugin workspace's, see `plugin_site`).
+    pub python_path: Vec<PathBuf>,
 }
 
 impl Instance {
@@ -73,6 +76,7 @@ impl Instance {
             dir: Some(dir),
             server: None,
             cluster: None,
+            python_path: Vec::new(),
         })
     }
 
@@ -103,10 +107,11 @@ impl Instance {
         );
         env.insert("HOME".into(), self.layout.home_dir.display().to_string());
         env.insert("LANG".into(), "C.UTF-8".into());
-        env.insert(
-            "PYTHONPATH".into(),
-            self.host.runtime_dir.display().to_string(),
-        );
+        let python_path: Vec<String> = std::iter::once(&self.host.runtime_dir)
+            .chain(&self.python_path)
+            .map(|dir| dir.display().to_string())
+            .collect();
+        env.insert("PYTHONPATH".into(), python_path.join(":"));
         // Bytecode goes to a cache of its own: the source tree stays untouched (read-only in
         // the store), and warm starts do not recompile.
         env.insert(

@@ -12,6 +12,8 @@ pub mod email;
 pub mod instance;
 pub mod layout;
 pub mod plan;
+pub mod plugin_site;
+pub mod plugins;
 pub mod postgres;
 pub mod prerequisites;
 pub mod process;
@@ -81,6 +83,8 @@ pub async fn run_all(ctx: &Context) -> anyhow::Result<(String, Vec<scenarios::Sc
     reports.push(scenarios::worker_death(&env, defaults, &template).await?);
     reports.push(scenarios::printing(&env, defaults, &template).await?);
     reports.push(email::email(&env, find("email")?, &template).await?);
+    let workspace = plugins::workspace(&ctx.flake_dir);
+    reports.push(plugins::plugins(&env, find("plugins")?, &template, &workspace).await?);
     match redis::find() {
         Ok(_) => reports.push(cache_down::cache_down(&env, find("redis-cache")?, &template).await?),
         Err(why) => eprintln!("   cache down skipped: {why}"),

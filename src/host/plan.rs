@@ -30,6 +30,7 @@ pub const FIXTURES: &[&str] = &[
     "backups",
     "email",
     "redis-cache",
+    "plugins",
 ];
 
 /// One fixture as the host tier needs it.
