@@ -214,9 +214,9 @@ in
       example = [ "kicad-library-plugin" ];
       description = ''
         Plugins (by slug, as `/api/plugins/` lists them) active whatever the web UI says:
-        InvenTree's `config.plugins_mandatory`. Setup loads them before migrating, so their own
-        database migrations run with InvenTree's, and fails naming any that does not load (with
-        InvenTree's error for it). Plugins also get the integrations they use, through InvenTree's
+        InvenTree's `config.plugins_mandatory`. Setup activates them and applies their own
+        database migrations together with InvenTree's, and fails naming any that does not load
+        (with InvenTree's error for it). Plugins also get the integrations they use, through InvenTree's
         `config.global_settings` (`ENABLE_PLUGINS_APP`, `…_URL`, `…_NAVIGATION`, `…_EVENTS`,
         `…_SCHEDULE`, `…_INTERFACE`, `…_MAILS`, each overridable there).
       '';

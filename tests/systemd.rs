@@ -14,7 +14,7 @@ use inventree_harness::{
     systemd::{
         admin_commands, backup_restore,
         deployment::StandIns,
-        email, media_unwritable, migration_killed, postgresql, printing,
+        email, media_unwritable, migration_killed, plugins, postgresql, printing,
         scenarios::{self, Template},
         systemd_prerequisites, SystemdEnv,
     },
@@ -211,6 +211,20 @@ async fn setup_killed_with_sigkill_during_the_first_migration_completes_it_witho
     let stand_ins = stand_ins(&ctx, &env).await;
     let defaults = plan(&ctx, "defaults-sqlite").await;
     let report = migration_killed::migration_killed(&ctx.flake_dir, &env, &stand_ins, &defaults)
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    println!("{}", report.render());
+    eprintln!("{}", report.render());
+}
+
+#[tokio::test]
+async fn sandboxed_setup_migrates_a_declared_plugin_and_the_server_serves_its_api() {
+    let (ctx, env) = require!(systemd_env().await);
+    let _one = ONE_AT_A_TIME.lock().await;
+    let (_, template) = cold(&ctx, &env).await;
+    let stand_ins = stand_ins(&ctx, &env).await;
+    let plan = plan(&ctx, "plugins").await;
+    let report = plugins::plugins(&ctx.flake_dir, &env, &stand_ins, &plan, &template)
         .await
         .unwrap_or_else(|e| panic!("{e:#}"));
     println!("{}", report.render());

@@ -67,7 +67,7 @@ pub async fn plugins(
 }
 
 /// `/api/plugins/` lists the plugin active and mandatory (declared, not clicked).
-async fn check_listed_active(
+pub async fn check_listed_active(
     client: &ApiClient,
     report: &mut ScenarioReport,
 ) -> anyhow::Result<()> {
@@ -92,7 +92,7 @@ async fn check_listed_active(
 
 /// The plugin's own API on its own tables: select a category for KiCad, then read it back
 /// through KiCad's HTTP library endpoints.
-async fn check_kicad_library(
+pub async fn check_kicad_library(
     client: &ApiClient,
     report: &mut ScenarioReport,
 ) -> anyhow::Result<()> {

@@ -18,6 +18,7 @@ pub mod email;
 pub mod install;
 pub mod media_unwritable;
 pub mod migration_killed;
+pub mod plugins;
 pub mod postgresql;
 pub mod prerequisites;
 pub mod printing;
@@ -96,6 +97,7 @@ pub async fn run_all(ctx: &Context) -> anyhow::Result<String> {
     show(scenarios::security_live(dir, &env, &stand_ins, defaults, &template).await?);
     show(printing::printing(dir, &env, &stand_ins, defaults, &template).await?);
     show(email::email(dir, &env, &stand_ins, find("email")?, &template).await?);
+    show(plugins::plugins(dir, &env, &stand_ins, find("plugins")?, &template).await?);
     show(admin_commands::admin_commands(dir, &env, &stand_ins, defaults, &template).await?);
     show(scenarios::no_secret_leaks(dir, &env, &stand_ins, users, &template).await?);
     show(backup_restore::backup_and_restore(dir, &env, &stand_ins, backups, &template).await?);

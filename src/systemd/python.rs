@@ -177,3 +177,74 @@ pub async fn prepare(env: &SystemdEnv) -> anyhow::Result<PathBuf> {
     );
     Ok(entry.path)
 }
+
+/// The merged Python with a plugin site's packages in its site-packages (a cache entry): what
+/// `pkgs/python.nix` makes of a `pluginWorkspace`. The base is hard-linked, not copied; the
+/// plugins' files are new ones, so the base entry is never written through a link.
+pub async fn with_plugins(python: &Path, plugin_site: &Path) -> anyhow::Result<PathBuf> {
+    let key = cache::key(&[
+        python.as_os_str().as_encoded_bytes(),
+        plugin_site.as_os_str().as_encoded_bytes(),
+    ]);
+    let entry = cache::Entry::new("container-python-plugins", &key)?;
+    if entry.exists() {
+        return Ok(entry.path);
+    }
+    let started = Instant::now();
+    let scratch = entry.scratch()?;
+    let logs = scratch.path();
+    let made = scratch.path().join("python");
+    let link = [
+        "-al".into(),
+        python.display().to_string(),
+        made.display().to_string(),
+    ];
+    run_ok(
+        &spec("link", Path::new("cp"), &link, logs),
+        Duration::from_secs(300),
+    )
+    .await?;
+    let site = site_packages(&made)?;
+    let add = [
+        "-a".into(),
+        "--remove-destination".into(),
+        "--".into(),
+        format!("{}/.", plugin_site.display()),
+        site.display().to_string(),
+    ];
+    run_ok(
+        &spec("add-plugins", Path::new("cp"), &add, logs),
+        Duration::from_secs(300),
+    )
+    .await?;
+    let check = [
+        "-c".into(),
+        "from importlib.metadata import entry_points\n\
+         print(' '.join(sorted(e.name for e in entry_points(group='inventree_plugins'))))"
+            .into(),
+    ];
+    let found = run_ok(
+        &spec("check", &made.join("bin/python"), &check, logs),
+        Duration::from_secs(60),
+    )
+    .await
+    .context("the merged Python with plugins does not run")?;
+    entry.publish(&made)?;
+    eprintln!(
+        "systemd tier: container Python with plugins ({}) ready in {:.1} s",
+        found.trim(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(entry.path)
+}
+
+/// `lib/python3.X/site-packages` of a merged Python.
+fn site_packages(python: &Path) -> anyhow::Result<PathBuf> {
+    let lib = python.join("lib");
+    std::fs::read_dir(&lib)
+        .with_context(|| format!("reading {}", lib.display()))?
+        .flatten()
+        .map(|e| e.path().join("site-packages"))
+        .find(|p| p.is_dir())
+        .with_context(|| format!("no python3.X/site-packages under {}", lib.display()))
+}
