@@ -222,6 +222,32 @@ in
       '';
     };
 
+    pluginSettings = lib.mkOption {
+      type = lib.types.attrsOf (
+        lib.types.attrsOf (
+          lib.types.oneOf [
+            lib.types.bool
+            lib.types.int
+            lib.types.float
+            lib.types.str
+          ]
+        )
+      );
+      default = { };
+      example = {
+        kicad-library-plugin = {
+          KICAD_ENABLE_STOCK_COUNT = true;
+        };
+      };
+      description = ''
+        Values on the settings pages of active plugins, by plugin slug and setting key (the keys
+        the plugin defines; a key it does not have stops setup, listing the ones it has). Applied
+        by setup together with the declared users: when this declaration changes and after every
+        migration. A value changed in the web UI in between stays until then. The values end up
+        in the world-readable Nix store: put no secret here.
+      '';
+    };
+
     dataDir = lib.mkOption {
       type = lib.types.str;
       default = "/var/lib/inventree";

@@ -10,21 +10,26 @@ in
 {
   config = lib.mkIf cfg.enable {
     services.inventree.internal = {
-      usersJson = builtins.toJSON {
-        undeclared = cfg.undeclaredUsers;
-        users = lib.mapAttrs (
-          name: user:
-          {
-            inherit (user)
-              email
-              is_superuser
-              is_staff
-              is_active
-              ;
-          }
-          // lib.optionalAttrs (user.password_file != null) { password_credential = credentialOf name; }
-        ) cfg.users;
-      };
+      # Plugin settings ride along (only when declared, so the file, and with it the users digest
+      # of a configuration without them, stays as it was): applied with the users.
+      usersJson = builtins.toJSON (
+        {
+          undeclared = cfg.undeclaredUsers;
+          users = lib.mapAttrs (
+            name: user:
+            {
+              inherit (user)
+                email
+                is_superuser
+                is_staff
+                is_active
+                ;
+            }
+            // lib.optionalAttrs (user.password_file != null) { password_credential = credentialOf name; }
+          ) cfg.users;
+        }
+        // lib.optionalAttrs (cfg.pluginSettings != { }) { plugin_settings = cfg.pluginSettings; }
+      );
 
       credentials = lib.mapAttrs' (
         name: user: lib.nameValuePair (credentialOf name) (secretPath.toPathString user.password_file)

@@ -370,6 +370,14 @@ let
       message = "${opt}.activePlugins lists ${lib.concatStringsSep ", " cfg.activePlugins}, but ${opt}.config.plugins_enabled is false: remove that setting (declared plugins enable the plugin system) or the plugins.";
     }
     {
+      failed = lib.any (slug: !(lib.elem slug cfg.activePlugins)) (lib.attrNames cfg.pluginSettings);
+      message = "${opt}.pluginSettings configures ${
+        lib.concatStringsSep ", " (
+          lib.filter (slug: !(lib.elem slug cfg.activePlugins)) (lib.attrNames cfg.pluginSettings)
+        )
+      }, which ${opt}.activePlugins does not list: settings are applied to active plugins only; add the slug there.";
+    }
+    {
       failed = (settings.plugin_noinstall or true) != true;
       warn = true;
       message = "${opt}.config.plugin_noinstall is false: InvenTree would try to pip-install plugins at run time into its read-only Python environment in the Nix store, which fails. Declare plugins with ${opt}.pluginWorkspace instead.";

@@ -128,6 +128,18 @@ pub enum TierOutcome {
     Failed { details: String },
 }
 
+impl From<anyhow::Result<String>> for TierOutcome {
+    /// A tier's run: its summary when it passed, the whole error chain when it failed.
+    fn from(result: anyhow::Result<String>) -> Self {
+        match result {
+            Ok(summary) => TierOutcome::Passed { summary },
+            Err(e) => TierOutcome::Failed {
+                details: format!("{e:#}"),
+            },
+        }
+    }
+}
+
 impl From<Skip> for TierOutcome {
     fn from(skip: Skip) -> Self {
         TierOutcome::Skipped {

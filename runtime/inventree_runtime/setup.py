@@ -175,7 +175,9 @@ def desired_state(paths: SetupPaths, inputs: Inputs, env: Mapping[str, str], tre
 
 
 def wants_users(declaration: users.Declaration | None) -> bool:
-    return declaration is not None and bool(declaration.users or declaration.undeclared != "keep")
+    return declaration is not None and bool(
+        declaration.users or declaration.undeclared != "keep" or declaration.plugin_settings
+    )
 
 
 def timed(report: Callable[[str], None], action: Callable[[], str]) -> None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from . import plugin_settings
 from .credentials import read_secret_file
 from .errors import RuntimeFailure
 
@@ -44,6 +45,8 @@ class UserSpec:
 class Declaration:
     undeclared: str = "keep"
     users: tuple[UserSpec, ...] = field(default_factory=tuple)
+    # Declared plugin settings, {slug: {KEY: value}} (plugin_settings.py).
+    plugin_settings: dict = field(default_factory=dict)
 
 
 def parse_declaration(data: object, origin: str) -> Declaration:
@@ -51,7 +54,7 @@ def parse_declaration(data: object, origin: str) -> Declaration:
     problems: list[str] = []
     if not isinstance(data, dict):
         raise RuntimeFailure(f"{origin}: expected a JSON object with 'undeclared' and 'users'")
-    unknown = sorted(set(data) - {"undeclared", "users"})
+    unknown = sorted(set(data) - {"undeclared", "users", "plugin_settings"})
     if unknown:
         problems.append(f"unknown top-level key(s): {', '.join(unknown)}")
     undeclared = data.get("undeclared", "keep")
@@ -86,7 +89,8 @@ def parse_declaration(data: object, origin: str) -> Declaration:
 
     if problems:
         raise RuntimeFailure(f"{origin} is invalid:\n  " + "\n  ".join(problems))
-    return Declaration(undeclared=undeclared, users=tuple(users))
+    settings = plugin_settings.parse(data.get("plugin_settings"), origin)
+    return Declaration(undeclared=undeclared, users=tuple(users), plugin_settings=settings)
 
 
 def load_declaration(path: Path) -> Declaration:

@@ -10,6 +10,9 @@ its modes in turn:
   which InvenTree treats as read-only, they do not, and every API request of
   such a user fails with "User has no profile".
 
+Declared plugin settings (in the same file) are applied in the same
+transaction, through the loaded plugins (plugin_settings.py).
+
 Kept apart from `users` so that everything else imports without Django.
 Reads INVENTREE_USERS_FILE and the password credentials itself, so no
 password crosses a process boundary.
@@ -21,7 +24,7 @@ import os
 import time
 from pathlib import Path
 
-from . import users
+from . import plugin_settings, users
 from .django_program import exit_with_error, setup_django
 from .errors import RuntimeFailure
 
@@ -79,7 +82,14 @@ def apply_declared() -> None:
     declaration = users.load_declaration(Path(os.environ["INVENTREE_USERS_FILE"]))
     credentials = os.environ.get("CREDENTIALS_DIRECTORY")
     passwords = users.read_passwords(declaration, Path(credentials) if credentials else None)
-    apply_with_retry(lambda report: users.apply(declaration, passwords, DjangoUserStore(), report))
+    def apply(report):
+        users.apply(declaration, passwords, DjangoUserStore(), report)
+        if declaration.plugin_settings:
+            from plugin import registry
+
+            plugin_settings.apply(declaration.plugin_settings, registry.get_plugin, report)
+
+    apply_with_retry(apply)
 
 
 def main() -> None:

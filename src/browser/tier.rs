@@ -434,12 +434,7 @@ pub fn tier_runner() -> TierRunner {
 }
 
 async fn run_tier(ctx: &Context) -> TierOutcome {
-    match run_all(ctx).await {
-        Ok(summary) => TierOutcome::Passed { summary },
-        Err(e) => TierOutcome::Failed {
-            details: format!("{e:#}"),
-        },
-    }
+    run_all(ctx).await.into()
 }
 
 /// Every scenario in turn; screenshots under one kept run directory.

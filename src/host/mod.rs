@@ -42,17 +42,13 @@ pub fn tier_runner() -> TierRunner {
 }
 
 async fn run_tier(ctx: &Context) -> TierOutcome {
-    match run_all(ctx).await {
-        Ok((summary, reports)) => {
-            for report in &reports {
-                eprint!("{}", report.render());
-            }
-            TierOutcome::Passed { summary }
+    let summary = run_all(ctx).await.map(|(summary, reports)| {
+        for report in &reports {
+            eprint!("{}", report.render());
         }
-        Err(e) => TierOutcome::Failed {
-            details: format!("{e:#}"),
-        },
-    }
+        summary
+    });
+    summary.into()
 }
 
 /// Runs every scenario; returns a one-line summary and the reports.

@@ -24,6 +24,9 @@ use crate::probe::client::ApiClient;
 /// The slug `activePlugins` names in the fixture.
 pub const KICAD_SLUG: &str = "kicad-library-plugin";
 
+/// The setting `pluginSettings` declares in the fixture.
+pub const DECLARED_SETTING: &str = "KICAD_ENABLE_STOCK_COUNT";
+
 /// The fixture's plugin workspace (`fixtures/valid/plugins.nix` names it).
 pub fn workspace(flake_dir: &Path) -> PathBuf {
     flake_dir.join("fixtures/plugin-workspaces/kicad")
@@ -60,6 +63,7 @@ pub async fn plugins(
     healthy(&mut instance, &credentials).await?;
     let client = token_client(&instance, &credentials).await?;
     check_listed_active(&client, &mut report).await?;
+    check_declared_setting(&client, &mut report).await?;
     check_kicad_library(&client, &mut report).await?;
     teardown(&mut instance, &mut report).await?;
     check_broken_plugin_stops_setup(&mut instance, &mut report).await?;
@@ -86,6 +90,30 @@ pub async fn check_listed_active(
     );
     report.check(format!(
         "/api/plugins/: {KICAD_SLUG} active, mandatory (no click in the admin UI)"
+    ));
+    Ok(())
+}
+
+/// The fixture's declared setting (`pluginSettings`), off by default in the plugin, reads as set.
+pub async fn check_declared_setting(
+    client: &ApiClient,
+    report: &mut ScenarioReport,
+) -> anyhow::Result<()> {
+    let path = format!("/api/plugins/{KICAD_SLUG}/settings/{DECLARED_SETTING}/");
+    let setting: Value = client
+        .get(&path)
+        .await
+        .with_context(|| format!("GET {path}"))?;
+    anyhow::ensure!(
+        setting["value"] == true
+            || setting["value"]
+                .as_str()
+                .is_some_and(|v| v.eq_ignore_ascii_case("true")),
+        "the declared setting {DECLARED_SETTING} is not on: {setting}"
+    );
+    report.check(format!(
+        "{path}: {} (declared in pluginSettings; the plugin's default is off)",
+        setting["value"]
     ));
     Ok(())
 }

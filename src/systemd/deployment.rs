@@ -169,6 +169,13 @@ impl Deployment {
         })
     }
 
+    /// Fails saying `why` when `unit` is active (a unit that must not run yet); else its state.
+    pub async fn ensure_not_active(&self, unit: &str, why: &str) -> anyhow::Result<String> {
+        let state = self.container.property(unit, "ActiveState").await?;
+        anyhow::ensure!(state != "active", "{why} ({unit} is {state})");
+        Ok(state)
+    }
+
     /// `systemctl <verb> <units…>`; on failure the error quotes each unit's journal.
     pub async fn systemctl(
         &self,

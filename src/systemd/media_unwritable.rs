@@ -71,13 +71,11 @@ pub async fn media_unwritable(
         "setup's journal does not say {expected:?}:\n{journal}"
     );
     let server = d
-        .container
-        .property("inventree-server.service", "ActiveState")
+        .ensure_not_active(
+            "inventree-server.service",
+            "the server runs without its media directory",
+        )
         .await?;
-    anyhow::ensure!(
-        server != "active",
-        "the server runs without its media directory"
-    );
     anyhow::ensure!(
         digest(&d, database)? == before,
         "the database changed although setup stopped"

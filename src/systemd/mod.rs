@@ -43,16 +43,7 @@ pub fn tier_runner() -> TierRunner {
         prerequisites: |ctx| {
             Box::pin(async move { systemd_prerequisites(ctx).await.map(|env| env.described) })
         },
-        run: |ctx| {
-            Box::pin(async move {
-                match run_all(ctx).await {
-                    Ok(summary) => TierOutcome::Passed { summary },
-                    Err(e) => TierOutcome::Failed {
-                        details: format!("{e:#}"),
-                    },
-                }
-            })
-        },
+        run: |ctx| Box::pin(async move { TierOutcome::from(run_all(ctx).await) }),
     }
 }
 

@@ -14,7 +14,9 @@ use super::{
 use crate::host::{
     plan::HostPlan,
     plugin_site,
-    plugins::{check_kicad_library, check_listed_active, workspace, KICAD_SLUG},
+    plugins::{
+        check_declared_setting, check_kicad_library, check_listed_active, workspace, KICAD_SLUG,
+    },
     scenarios::ScenarioReport,
 };
 
@@ -50,6 +52,7 @@ pub async fn plugins(
     let client = api_client(&d, &credentials).await?;
     let checked = async {
         check_listed_active(&client, &mut report).await?;
+        check_declared_setting(&client, &mut report).await?;
         check_kicad_library(&client, &mut report).await
     };
     if let Err(e) = checked.await {
