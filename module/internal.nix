@@ -114,6 +114,12 @@ in
       // lib.optionalAttrs (cfg.secretKeyFile == null) {
         INVENTREE_SECRET_KEY_FILE = "${cfg.dataDir}/secret_key.txt";
       }
+      # The Python environment with the plugins: its store path changes with the plugins' lock,
+      # and setup counts INVENTREE_PLUGIN* variables for the schema (state.py), so a plugin
+      # upgrade bringing new migrations is migrated. InvenTree does not read this variable.
+      // lib.optionalAttrs pluginsDeclared {
+        INVENTREE_PLUGIN_ENVIRONMENT = toString cfg.internal.packages.python;
+      }
       // lib.optionalAttrs (cfg.internal.packages.src ? static) {
         INVENTREE_STATIC_SOURCE = toString cfg.internal.packages.src.static;
       };

@@ -27,6 +27,7 @@ pub const STORE_VARIABLES: &[&str] = &[
     "INVENTREE_USERS_FILE",
     "INVENTREE_STATIC_SOURCE",
     "FONTCONFIG_FILE",
+    "INVENTREE_PLUGIN_ENVIRONMENT",
 ];
 
 /// Moves one path (or a string holding one, e.g. `unix:/run/x.sock`) under `root`.
@@ -272,6 +273,9 @@ fn unit_environment(
             },
             // The fonts of this host stand in for `services.inventree.fonts`.
             "FONTCONFIG_FILE" => store.fonts_conf.display().to_string(),
+            // Names the Python environment with plugins; only its identity counts (setup's schema
+            // digest), and here the instance's own interpreter and plugin site stand in for it.
+            "INVENTREE_PLUGIN_ENVIRONMENT" => root.join("python-environment").display().to_string(),
             "INVENTREE_ALLOWED_HOSTS" => allow_loopback(value),
             _ => relocate(value, root),
         };

@@ -45,16 +45,7 @@ pub async fn plugins(
     instance.copy_template(template).await?;
     let setup = instance.setup_ok().await?;
     report.figure("setup: plugin activated and migrated", setup.elapsed);
-    for line in [
-        format!("plugins: active {KICAD_SLUG}"),
-        "Applying inventree_kicad.0001_initial... OK".to_string(),
-    ] {
-        anyhow::ensure!(
-            setup.output.contains(&line),
-            "setup did not say {line:?}:\n{}",
-            crate::util::tail(&setup.output, 40)
-        );
-    }
+    check_setup_activated(&setup.output, "setup's output")?;
     report.check(format!(
         "setup activated {KICAD_SLUG} and applied its migrations (inventree_kicad 0001…)"
     ));
@@ -68,6 +59,21 @@ pub async fn plugins(
     teardown(&mut instance, &mut report).await?;
     check_broken_plugin_stops_setup(&mut instance, &mut report).await?;
     Ok(report)
+}
+
+/// Setup's output (or journal, `where_`) says it activated the plugin and applied its migrations.
+pub fn check_setup_activated(output: &str, where_: &str) -> anyhow::Result<()> {
+    for line in [
+        format!("plugins: active {KICAD_SLUG}"),
+        "Applying inventree_kicad.0001_initial... OK".to_string(),
+    ] {
+        anyhow::ensure!(
+            output.contains(&line),
+            "{where_} does not say {line:?}:\n{}",
+            crate::util::tail(output, 40)
+        );
+    }
+    Ok(())
 }
 
 /// `/api/plugins/` lists the plugin active and mandatory (declared, not clicked).

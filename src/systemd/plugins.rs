@@ -15,7 +15,8 @@ use crate::host::{
     plan::HostPlan,
     plugin_site,
     plugins::{
-        check_declared_setting, check_kicad_library, check_listed_active, workspace, KICAD_SLUG,
+        check_declared_setting, check_kicad_library, check_listed_active, check_setup_activated,
+        workspace, KICAD_SLUG,
     },
     scenarios::ScenarioReport,
 };
@@ -36,16 +37,7 @@ pub async fn plugins(
     let (d, credentials) =
         healthy_from_template(flake_dir, env, &with_plugins, plan, template).await?;
     let journal = d.container.journal("inventree-setup.service", 400).await;
-    for line in [
-        format!("plugins: active {KICAD_SLUG}"),
-        "Applying inventree_kicad.0001_initial... OK".to_string(),
-    ] {
-        anyhow::ensure!(
-            journal.contains(&line),
-            "inventree-setup's journal does not say {line:?}:\n{}",
-            crate::util::tail(&journal, 40)
-        );
-    }
+    check_setup_activated(&journal, "inventree-setup's journal")?;
     report.check(format!(
         "inventree-setup (sandboxed) activated {KICAD_SLUG} and applied its migrations"
     ));
