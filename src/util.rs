@@ -41,6 +41,56 @@ pub fn free_port() -> anyhow::Result<u16> {
         .port())
 }
 
+/// The processes listening on TCP `port` (any address), as `pid N (command line)`, read from
+/// /proc: what an "address in use" error should name. Empty when nothing listens or /proc is
+/// unreadable; a socket whose owner is not visible here is listed by its inode.
+pub fn listeners_on(port: u16) -> Vec<String> {
+    let wanted = format!(":{port:04X}");
+    let mut inodes = Vec::new();
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let Ok(text) = std::fs::read_to_string(table) else {
+            continue;
+        };
+        // Columns: sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode.
+        for fields in text
+            .lines()
+            .skip(1)
+            .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        {
+            const LISTEN: &str = "0A";
+            if fields.len() > 9 && fields[1].ends_with(&wanted) && fields[3] == LISTEN {
+                inodes.push(fields[9].to_string());
+            }
+        }
+    }
+    inodes
+        .iter()
+        .map(|inode| socket_owner(inode).unwrap_or_else(|| format!("socket inode {inode}")))
+        .collect()
+}
+
+/// `pid N (command line)` of a process holding the socket `inode` open.
+fn socket_owner(inode: &str) -> Option<String> {
+    let link = format!("socket:[{inode}]");
+    std::fs::read_dir("/proc")
+        .ok()?
+        .flatten()
+        .find_map(|entry| {
+            let pid = entry.file_name().to_str()?.parse::<u32>().ok()?;
+            let holds = std::fs::read_dir(entry.path().join("fd"))
+                .ok()?
+                .flatten()
+                .any(|fd| {
+                    std::fs::read_link(fd.path()).is_ok_and(|t| t.as_os_str() == link.as_str())
+                });
+            holds.then(|| {
+                let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+                let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+                format!("pid {pid} ({})", truncate(cmdline.trim(), 160))
+            })
+        })
+}
+
 /// Copies the file `from` to `to` on a blocking-pool thread (a database template is large
 /// enough to stall an async worker); errors name both paths.
 pub async fn copy_file(from: &Path, to: &Path) -> anyhow::Result<u64> {
@@ -76,6 +126,20 @@ pub fn utc_timestamp(unix_seconds: u64) -> String {
 mod tests {
     use super::*;
     use rstest::rstest;
+
+    #[test]
+    fn listeners_on_names_the_process_listening_on_a_port() {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("address").port();
+        let holders = listeners_on(port);
+        assert_eq!(holders.len(), 1, "{holders:?}");
+        assert!(
+            holders[0].starts_with(&format!("pid {} (", std::process::id())),
+            "{holders:?}"
+        );
+        drop(listener);
+        assert_eq!(listeners_on(port), Vec::<String>::new());
+    }
 
     #[rstest]
     #[case("a\nb\nc\n", 2, "b\nc")]

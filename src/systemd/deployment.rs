@@ -11,6 +11,7 @@ use anyhow::Context as _;
 
 use super::{
     container::{Bind, Container},
+    host_lock::HostLock,
     install,
     prerequisites::SystemdEnv,
     python, store,
@@ -46,6 +47,9 @@ pub struct Deployment {
     pub credentials: Vec<(String, String)>,
     /// Logs and the stand-in store; removed on drop.
     pub dir: tempfile::TempDir,
+    /// This machine's one container at a time; declared last, so it is let go only after the
+    /// container is gone.
+    _host_lock: HostLock,
 }
 
 /// The modules whose C parts need the container's system libraries (SQLite, OpenSSL, libpq,
@@ -71,8 +75,9 @@ async fn check_libraries(
 }
 
 /// The container shares the host's network: the fixture's port must be free, or the probe would
-/// talk to whatever holds it.
-/// A container killed a moment ago may still be releasing it: wait a little.
+/// talk to whatever holds it. Other harness runs' containers are kept out by [`HostLock`]; a
+/// container killed a moment ago may still be releasing the port: wait a little. The error names
+/// the process listening there.
 async fn port_is_free(plan: &HostPlan) -> anyhow::Result<()> {
     let url = super::scenarios::url(plan)?;
     let bind = url.trim_start_matches("http://");
@@ -82,7 +87,19 @@ async fn port_is_free(plan: &HostPlan) -> anyhow::Result<()> {
     }
     std::net::TcpListener::bind(bind)
         .map(drop)
-        .with_context(|| format!("{bind}, where {}'s server listens, is in use on this host (another InvenTree, or a leftover container: pgrep -af systemd-nspawn)", plan.fixture))
+        .with_context(|| {
+            let port = bind.rsplit(':').next().and_then(|p| p.parse().ok());
+            let holders = port.map(crate::util::listeners_on).unwrap_or_default();
+            format!(
+                "{bind}, where {}'s server listens, is in use on this host by {}",
+                plan.fixture,
+                if holders.is_empty() {
+                    "a process not visible here (pgrep -af systemd-nspawn)".to_string()
+                } else {
+                    holders.join(", ")
+                }
+            )
+        })
 }
 
 /// A name nspawn accepts and that says whose container it is.
@@ -134,6 +151,7 @@ impl Deployment {
             wrapper_nix: &wrapper_nix,
         };
         let plan_store = store::plan_store(plan, &sources)?;
+        let host_lock = HostLock::acquire(&format!("deploying {}", plan.fixture)).await?;
         port_is_free(plan).await?;
         let mut binds = vec![Bind {
             host: store_dir.clone(),
@@ -166,6 +184,7 @@ impl Deployment {
             container,
             credentials,
             dir,
+            _host_lock: host_lock,
         })
     }
 

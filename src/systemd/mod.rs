@@ -4,7 +4,7 @@
 //!
 //! `prerequisites` checks what the tier needs, `python` merges the container's Python,
 //! `store` builds the stand-in `/nix/store` (the only change to what NixOS would run),
-//! `container` boots and enters a container, `install` puts a plan's units, accounts, tmpfiles
+//! `container` boots and enters a container (`host_lock`: one at a time per machine), `install` puts a plan's units, accounts, tmpfiles
 //! and credentials in place (and compares unit files directive by directive), `deployment` ties
 //! them together for one fixture, `scenarios` holds the checks with their figures (and the steps
 //! they share), `backup_restore`, `printing`, `email`, `admin_commands`, `postgresql`, `migration_killed` and
@@ -15,6 +15,7 @@ pub mod backup_restore;
 pub mod container;
 pub mod deployment;
 pub mod email;
+pub mod host_lock;
 pub mod install;
 pub mod media_unwritable;
 pub mod migration_killed;
