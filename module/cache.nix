@@ -52,8 +52,13 @@ in
           save = [ ];
         };
 
+        # Wants=, not Requires=: the cache is not needed to serve. InvenTree falls back to the
+        # database when Redis fails and the worker waits for its broker, so a Redis that is
+        # stopped, restarted by a configuration change, or fails to start must not stop or
+        # restart InvenTree with it (Requires= would); the systemd tier's Redis-down scenario
+        # proves the server keeps answering and keeps its process.
         systemd.services = lib.genAttrs [ "inventree-setup" "inventree-server" "inventree-cluster" ] (_: {
-          requires = [ "redis-inventree.service" ];
+          wants = [ "redis-inventree.service" ];
           after = [ "redis-inventree.service" ];
         });
       })

@@ -12,7 +12,7 @@ use inventree_harness::{
     host::{plan, HostPlan},
     require,
     systemd::{
-        admin_commands, backup_restore,
+        admin_commands, backup_restore, cache_down,
         deployment::StandIns,
         email, media_unwritable, migration_killed, plugins, postgresql, printing,
         scenarios::{self, Template},
@@ -239,6 +239,21 @@ async fn the_sandboxed_worker_delivers_mail_with_the_credential_and_system_healt
     let stand_ins = stand_ins(&ctx, &env).await;
     let plan = plan(&ctx, "email").await;
     let report = email::email(&ctx.flake_dir, &env, &stand_ins, &plan, &template)
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    println!("{}", report.render());
+    eprintln!("{}", report.render());
+}
+
+#[tokio::test]
+async fn a_killed_redis_leaves_the_api_answering_and_neither_its_return_nor_its_restart_restarts_inventree(
+) {
+    let (ctx, env) = require!(systemd_env().await);
+    let _one = ONE_AT_A_TIME.lock().await;
+    let (_, template) = cold(&ctx, &env).await;
+    let stand_ins = stand_ins(&ctx, &env).await;
+    let plan = plan(&ctx, "redis-cache").await;
+    let report = cache_down::cache_down(&ctx.flake_dir, &env, &stand_ins, &plan, &template)
         .await
         .unwrap_or_else(|e| panic!("{e:#}"));
     println!("{}", report.render());

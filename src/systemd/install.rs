@@ -1,7 +1,8 @@
 //! Installs a plan into a booted container as NixOS would have it on disk: the service user and
 //! group, the tmpfiles rules (applied), the credentials the units load (sentinel contents, at the
 //! paths the units name), every unit file byte for byte in `/etc/systemd/system` with its
-//! `.wants`/`.requires` links, and the admin commands on the PATH. Then systemd reloads.
+//! `.wants`/`.requires` links, the admin commands on the PATH, and the stand-in for a local Redis
+//! the units want (`redis`). Then systemd reloads.
 //!
 //! [`directive_differences`] is the proof that what systemd runs is what NixOS renders: it
 //! compares two unit files directive by directive and reports any difference other than the hash
@@ -36,7 +37,12 @@ pub fn credential_files(plan: &HostPlan) -> Vec<(String, String)> {
     found
 }
 
-fn write(container: &Container, inside: &str, content: &str, mode: u32) -> anyhow::Result<()> {
+pub(super) fn write(
+    container: &Container,
+    inside: &str,
+    content: &str,
+    mode: u32,
+) -> anyhow::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     let path = container.path(inside);
     if let Some(parent) = path.parent() {
@@ -153,6 +159,7 @@ pub async fn install(
             )?;
         }
     }
+    super::redis::install_if_needed(container, plan).await?;
     container
         .exec_ok(&["systemctl", "daemon-reload"], SHORT)
         .await?;

@@ -4,14 +4,16 @@
 //!
 //! `prerequisites` checks what the tier needs, `python` merges the container's Python,
 //! `store` builds the stand-in `/nix/store` (the only change to what NixOS would run),
-//! `container` boots and enters a container (`host_lock`: one at a time per machine), `install` puts a plan's units, accounts, tmpfiles
-//! and credentials in place (and compares unit files directive by directive), `deployment` ties
-//! them together for one fixture, `scenarios` holds the checks with their figures (and the steps
-//! they share), `backup_restore`, `printing`, `email`, `admin_commands`, `postgresql`, `migration_killed` and
-//! `media_unwritable` more of them.
+//! `container` boots and enters a container (`host_lock`: one at a time per machine), `install`
+//! puts a plan's units, accounts, tmpfiles and credentials in place (and compares unit files
+//! directive by directive; `redis` is the stand-in for a local Redis the units want),
+//! `deployment` ties them together for one fixture, `scenarios` holds the checks with their
+//! figures (and the steps they share); `backup_restore`, `printing`, `email`, `admin_commands`,
+//! `postgresql`, `migration_killed`, `media_unwritable`, `plugins` and `cache_down` more of them.
 
 pub mod admin_commands;
 pub mod backup_restore;
+pub mod cache_down;
 pub mod container;
 pub mod deployment;
 pub mod email;
@@ -24,6 +26,7 @@ pub mod postgresql;
 pub mod prerequisites;
 pub mod printing;
 pub mod python;
+pub mod redis;
 pub mod scenarios;
 pub mod store;
 
@@ -90,6 +93,7 @@ pub async fn run_all(ctx: &Context) -> anyhow::Result<String> {
     show(printing::printing(dir, &env, &stand_ins, defaults, &template).await?);
     show(email::email(dir, &env, &stand_ins, find("email")?, &template).await?);
     show(plugins::plugins(dir, &env, &stand_ins, find("plugins")?, &template).await?);
+    show(cache_down::cache_down(dir, &env, &stand_ins, find("redis-cache")?, &template).await?);
     show(admin_commands::admin_commands(dir, &env, &stand_ins, defaults, &template).await?);
     show(scenarios::no_secret_leaks(dir, &env, &stand_ins, users, &template).await?);
     show(backup_restore::backup_and_restore(dir, &env, &stand_ins, backups, &template).await?);
