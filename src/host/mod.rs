@@ -42,13 +42,13 @@ pub fn tier_runner() -> TierRunner {
 }
 
 async fn run_tier(ctx: &Context) -> TierOutcome {
-    let summary = run_all(ctx).await.map(|(summary, reports)| {
-        for report in &reports {
-            eprint!("{}", report.render());
-        }
-        summary
-    });
-    summary.into()
+    run_all(ctx).await.map(|(summary, _)| summary).into()
+}
+
+/// Prints a finished scenario's report right away (a tier runs for minutes), then keeps it.
+fn show(reports: &mut Vec<scenarios::ScenarioReport>, report: scenarios::ScenarioReport) {
+    eprint!("{}", report.render());
+    reports.push(report);
 }
 
 /// Runs every scenario; returns a one-line summary and the reports.
@@ -73,24 +73,49 @@ pub async fn run_all(ctx: &Context) -> anyhow::Result<(String, Vec<scenarios::Sc
     let keep = tempfile::Builder::new()
         .prefix("inventree-host-template.")
         .tempdir()?;
-    let mut reports = vec![scenarios::defaults(&env, defaults).await?];
+    let mut reports = Vec::new();
+    show(&mut reports, scenarios::defaults(&env, defaults).await?);
     let template = scenarios::migrated_template(&env, defaults, keep.path()).await?;
-    reports.push(scenarios::restart(&env, defaults, &template).await?);
-    reports.push(scenarios::worker_death(&env, defaults, &template).await?);
-    reports.push(scenarios::printing(&env, defaults, &template).await?);
-    reports.push(email::email(&env, find("email")?, &template).await?);
+    show(
+        &mut reports,
+        scenarios::restart(&env, defaults, &template).await?,
+    );
+    show(
+        &mut reports,
+        scenarios::worker_death(&env, defaults, &template).await?,
+    );
+    show(
+        &mut reports,
+        scenarios::printing(&env, defaults, &template).await?,
+    );
+    show(
+        &mut reports,
+        email::email(&env, find("email")?, &template).await?,
+    );
     let workspace = plugins::workspace(&ctx.flake_dir);
-    reports.push(plugins::plugins(&env, find("plugins")?, &template, &workspace).await?);
+    show(
+        &mut reports,
+        plugins::plugins(&env, find("plugins")?, &template, &workspace).await?,
+    );
     match redis::find() {
-        Ok(_) => reports.push(cache_down::cache_down(&env, find("redis-cache")?, &template).await?),
+        Ok(_) => show(
+            &mut reports,
+            cache_down::cache_down(&env, find("redis-cache")?, &template).await?,
+        ),
         Err(why) => eprintln!("   cache down skipped: {why}"),
     }
-    reports.push(scenarios::users(&env, users, &template).await?);
-    reports.push(scenarios::bad_input(&env, users).await?);
+    show(
+        &mut reports,
+        scenarios::users(&env, users, &template).await?,
+    );
+    show(&mut reports, scenarios::bad_input(&env, users).await?);
     let postgres = match scenarios::postgres_unavailable(&env).await {
         Some(why) => format!("postgresql skipped: {why}"),
         None => {
-            reports.push(scenarios::postgresql(&env, find("postgresql-local")?).await?);
+            show(
+                &mut reports,
+                scenarios::postgresql(&env, find("postgresql-local")?).await?,
+            );
             "postgresql passed".into()
         }
     };

@@ -46,12 +46,18 @@ pub struct ScenarioReport {
     pub figures: Vec<(String, f64)>,
     /// What was checked, one line each.
     pub checked: Vec<String>,
+    /// When the scenario started: its report says how long it took.
+    pub started: Option<Instant>,
 }
 
 impl ScenarioReport {
+    /// A scenario's report, begun: says on stderr that the scenario started (a tier's scenarios
+    /// run for minutes; in tests libtest captures the line).
     pub fn new(name: &str) -> Self {
+        eprintln!("   scenario {name}: started");
         ScenarioReport {
             name: name.into(),
+            started: Some(Instant::now()),
             ..Default::default()
         }
     }
@@ -65,7 +71,14 @@ impl ScenarioReport {
     }
 
     pub fn render(&self) -> String {
-        let mut out = format!("scenario {}:\n", self.name);
+        let mut out = match self.started {
+            Some(started) => format!(
+                "scenario {} ({:.1} s):\n",
+                self.name,
+                started.elapsed().as_secs_f64()
+            ),
+            None => format!("scenario {}:\n", self.name),
+        };
         for line in &self.checked {
             out.push_str(&format!("  ok  {line}\n"));
         }
