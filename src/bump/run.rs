@@ -780,6 +780,10 @@ fn lock_script_argv(
             interpreter.display().to_string(),
         ]);
     }
+    // PATH's uv, else the one scripts/setup-dev puts in its tools venv (not on PATH).
+    if let Some(uv) = crate::cache::tool("uv") {
+        argv.extend(["--uv".to_owned(), uv.display().to_string()]);
+    }
     argv
 }
 

@@ -28,8 +28,9 @@ pub async fn prepare(python: &Path, workspace: &Path) -> anyhow::Result<PathBuf>
     if entry.exists() {
         return Ok(site);
     }
-    let uv = which::which("uv")
-        .context("uv is not on PATH (scripts/setup-dev installs it): it installs the plugins")?;
+    let uv = cache::tool("uv").context(
+        "uv is neither on PATH nor in scripts/setup-dev's tools venv (run it): it installs the plugins",
+    )?;
     let started = Instant::now();
     eprintln!("   plugins: installing {} with uv", lock_file.display());
     let scratch = entry.scratch()?;
