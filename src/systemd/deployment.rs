@@ -81,8 +81,17 @@ async fn check_libraries(
 async fn port_is_free(plan: &HostPlan) -> anyhow::Result<()> {
     let url = super::scenarios::url(plan)?;
     let bind = url.trim_start_matches("http://");
-    let deadline = Instant::now() + Duration::from_secs(20);
+    // CI saw a listening socket on the port with no process owning it (an orphan the kernel
+    // frees later) right after the previous container: wait for it, saying so.
+    let deadline = Instant::now() + Duration::from_secs(180);
+    let mut said = false;
     while std::net::TcpListener::bind(bind).is_err() && Instant::now() < deadline {
+        if !said {
+            eprintln!(
+                "systemd tier: {bind} still in use, waiting up to 180 s for it to be released"
+            );
+            said = true;
+        }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     std::net::TcpListener::bind(bind)
