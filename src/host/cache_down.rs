@@ -13,9 +13,11 @@ use super::{
     plan::HostPlan,
     prerequisites::HostEnv,
     redis::RedisServer,
-    scenarios::{healthy, healthy_from_template, teardown, token_client, ScenarioReport, Template},
+    scenarios::{
+        healthy, healthy_from_template, parts_listed_and_one_created, teardown, token_client,
+        ScenarioReport, Template,
+    },
 };
-use crate::probe::api::{Listing, Part};
 
 pub async fn cache_down(
     host: &HostEnv,
@@ -46,22 +48,13 @@ pub async fn cache_down(
     redis.kill().await?;
     let client = token_client(&instance, &credentials).await?;
     let asked = Instant::now();
-    let parts: Listing<Part> = client
-        .get("/api/part/")
-        .await
-        .context("GET /api/part/ with Redis down")?;
-    let part: Part = client
-        .post(
-            "/api/part/",
-            &serde_json::json!({"name": "made while the cache was down", "description": "host tier"}),
-        )
-        .await
-        .context("POST /api/part/ with Redis down")?;
+    let (listed, part) =
+        parts_listed_and_one_created(&client, "while Redis was down", "host tier").await?;
     report.figure("part list + part created with Redis down", asked.elapsed());
     instance.check_server_alive()?;
     report.check(format!(
         "Redis killed: the API still answers ({} parts listed, part {} created), the server kept running",
-        parts.into_items().len(),
+        listed,
         part.pk
     ));
 

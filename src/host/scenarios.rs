@@ -148,6 +148,28 @@ pub(super) async fn token_client(
     Ok(client)
 }
 
+/// The API still reads and writes `when` (e.g. "while Redis was down"): the part list, then a
+/// part created; returns how many parts were listed and the new part. Shared by the host and
+/// systemd tiers' fault scenarios.
+pub async fn parts_listed_and_one_created(
+    client: &crate::probe::client::ApiClient,
+    when: &str,
+    tier: &str,
+) -> anyhow::Result<(usize, probe::api::Part)> {
+    let parts: probe::api::Listing<probe::api::Part> = client
+        .get("/api/part/")
+        .await
+        .with_context(|| format!("GET /api/part/ {when}"))?;
+    let part = client
+        .post(
+            "/api/part/",
+            &json!({"name": format!("made {when}"), "description": tier}),
+        )
+        .await
+        .with_context(|| format!("POST /api/part/ {when}"))?;
+    Ok((parts.into_items().len(), part))
+}
+
 pub fn completed_round_trip(report: &probe::ProbeReport) -> anyhow::Result<Duration> {
     match &report.worker {
         WorkerCheck::Completed { round_trip_ms, .. } => Ok(Duration::from_millis(*round_trip_ms)),

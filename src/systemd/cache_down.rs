@@ -9,17 +9,15 @@ use std::{
     time::{Duration, Instant},
 };
 
-use anyhow::Context as _;
-
 use super::{
     deployment::{Deployment, StandIns},
     prerequisites::SystemdEnv,
     redis,
     scenarios::{api_client, healthy_from_template, healthy_now, wait_until, Template},
 };
-use crate::{
-    host::{plan::HostPlan, scenarios::ScenarioReport},
-    probe::api::{Listing, Part},
+use crate::host::{
+    plan::HostPlan,
+    scenarios::{parts_listed_and_one_created, ScenarioReport},
 };
 
 const SERVER: &str = "inventree-server.service";
@@ -92,17 +90,8 @@ pub async fn cache_down(
     )
     .await?;
     let client = api_client(&d, &credentials).await?;
-    let parts: Listing<Part> = client
-        .get("/api/part/")
-        .await
-        .context("GET /api/part/ with Redis down")?;
-    let part: Part = client
-        .post(
-            "/api/part/",
-            &serde_json::json!({"name": "made while Redis was down", "description": "systemd tier"}),
-        )
-        .await
-        .context("POST /api/part/ with Redis down")?;
+    let (listed, part) =
+        parts_listed_and_one_created(&client, "while Redis was down", "systemd tier").await?;
     report.figure(
         "Redis killed to a part listed and one created",
         killed.elapsed(),
@@ -112,7 +101,7 @@ pub async fn cache_down(
         "Redis killed ({} {}): the API still answers ({} parts listed, part {} created); server and worker kept running, same MainPIDs",
         redis::UNIT,
         d.container.property(redis::UNIT, "ActiveState").await?,
-        parts.into_items().len(),
+        listed,
         part.pk
     ));
 
