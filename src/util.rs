@@ -41,12 +41,13 @@ pub fn free_port() -> anyhow::Result<u16> {
         .port())
 }
 
-/// The processes listening on TCP `port` (any address), as `pid N (command line)`, read from
-/// /proc: what an "address in use" error should name. Empty when nothing listens or /proc is
-/// unreadable; a socket whose owner is not visible here is listed by its inode.
-pub fn listeners_on(port: u16) -> Vec<String> {
+/// The TCP sockets on local `port` (any address, any state), as `LISTEN held by pid N (command
+/// line)`: what an "address in use" error should name. Empty when there are none or /proc is
+/// unreadable; a socket whose owner is not visible here (an orphan the kernel is closing) is
+/// named by its inode.
+pub fn sockets_on(port: u16) -> Vec<String> {
     let wanted = format!(":{port:04X}");
-    let mut inodes = Vec::new();
+    let mut sockets = Vec::new();
     for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
         let Ok(text) = std::fs::read_to_string(table) else {
             continue;
@@ -57,16 +58,40 @@ pub fn listeners_on(port: u16) -> Vec<String> {
             .skip(1)
             .map(|l| l.split_whitespace().collect::<Vec<_>>())
         {
-            const LISTEN: &str = "0A";
-            if fields.len() > 9 && fields[1].ends_with(&wanted) && fields[3] == LISTEN {
-                inodes.push(fields[9].to_string());
+            if fields.len() > 9 && fields[1].ends_with(&wanted) {
+                sockets.push((tcp_state(fields[3]), fields[9].to_string()));
             }
         }
     }
-    inodes
+    sockets
         .iter()
-        .map(|inode| socket_owner(inode).unwrap_or_else(|| format!("socket inode {inode}")))
+        .map(|(state, inode)| {
+            let owner = match inode.as_str() {
+                // Orphaned and TIME_WAIT sockets belong to no descriptor.
+                "0" => "no process".to_string(),
+                _ => socket_owner(inode).unwrap_or_else(|| format!("socket inode {inode}")),
+            };
+            format!("{state} held by {owner}")
+        })
         .collect()
+}
+
+/// The name of a TCP state as /proc/net/tcp writes it (include/net/tcp_states.h).
+fn tcp_state(hex: &str) -> &'static str {
+    match hex {
+        "01" => "ESTABLISHED",
+        "02" => "SYN_SENT",
+        "03" => "SYN_RECV",
+        "04" => "FIN_WAIT1",
+        "05" => "FIN_WAIT2",
+        "06" => "TIME_WAIT",
+        "07" => "CLOSE",
+        "08" => "CLOSE_WAIT",
+        "09" => "LAST_ACK",
+        "0A" => "LISTEN",
+        "0B" => "CLOSING",
+        _ => "UNKNOWN",
+    }
 }
 
 /// `pid N (command line)` of a process holding the socket `inode` open.
@@ -128,17 +153,33 @@ mod tests {
     use rstest::rstest;
 
     #[test]
-    fn listeners_on_names_the_process_listening_on_a_port() {
+    fn sockets_on_names_the_process_listening_on_a_port() {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().expect("address").port();
-        let holders = listeners_on(port);
+        let holders = sockets_on(port);
         assert_eq!(holders.len(), 1, "{holders:?}");
         assert!(
-            holders[0].starts_with(&format!("pid {} (", std::process::id())),
+            holders[0].starts_with(&format!("LISTEN held by pid {} (", std::process::id())),
             "{holders:?}"
         );
         drop(listener);
-        assert_eq!(listeners_on(port), Vec::<String>::new());
+        assert_eq!(sockets_on(port), Vec::<String>::new());
+    }
+
+    #[test]
+    fn sockets_on_names_a_connection_on_the_port_with_its_state() {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("address").port();
+        let _client = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        let (_accepted, _) = listener.accept().expect("accept");
+        let sockets = sockets_on(port);
+        assert_eq!(sockets.len(), 2, "{sockets:?}");
+        assert!(
+            sockets
+                .iter()
+                .any(|s| s.starts_with("ESTABLISHED held by pid ")),
+            "{sockets:?}"
+        );
     }
 
     #[rstest]

@@ -77,15 +77,34 @@ async fn check_libraries(
 /// The container shares the host's network: the fixture's port must be free, or the probe would
 /// talk to whatever holds it. Other harness runs' containers are kept out by [`HostLock`]; a
 /// container killed a moment ago may still be releasing the port: wait a little. The error names
-/// the process listening there.
+/// the sockets on the port and who holds them.
+///
+/// One bind per attempt, and success returns at once: a second bind right after a successful one
+/// failed in CI, because a thread of this process forking a program (its child holds a copy of
+/// every descriptor until it execs) kept the first test socket alive for that moment.
 async fn port_is_free(plan: &HostPlan) -> anyhow::Result<()> {
     let url = super::scenarios::url(plan)?;
     let bind = url.trim_start_matches("http://");
-    // CI saw a listening socket on the port with no process owning it (an orphan the kernel
-    // frees later) right after the previous container: wait for it, saying so.
     let deadline = Instant::now() + Duration::from_secs(180);
     let mut said = false;
-    while std::net::TcpListener::bind(bind).is_err() && Instant::now() < deadline {
+    loop {
+        let error = match std::net::TcpListener::bind(bind) {
+            Ok(_) => return Ok(()),
+            Err(e) => e,
+        };
+        if Instant::now() >= deadline {
+            let port = bind.rsplit(':').next().and_then(|p| p.parse().ok());
+            let sockets = port.map(crate::util::sockets_on).unwrap_or_default();
+            anyhow::bail!(
+                "{bind}, where {}'s server listens, is in use on this host ({error}) after 180 s: {}",
+                plan.fixture,
+                if sockets.is_empty() {
+                    "no socket on it is left now (pgrep -af systemd-nspawn)".to_string()
+                } else {
+                    sockets.join(", ")
+                }
+            );
+        }
         if !said {
             eprintln!(
                 "systemd tier: {bind} still in use, waiting up to 180 s for it to be released"
@@ -94,21 +113,6 @@ async fn port_is_free(plan: &HostPlan) -> anyhow::Result<()> {
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    std::net::TcpListener::bind(bind)
-        .map(drop)
-        .with_context(|| {
-            let port = bind.rsplit(':').next().and_then(|p| p.parse().ok());
-            let holders = port.map(crate::util::listeners_on).unwrap_or_default();
-            format!(
-                "{bind}, where {}'s server listens, is in use on this host by {}",
-                plan.fixture,
-                if holders.is_empty() {
-                    "a process not visible here (pgrep -af systemd-nspawn)".to_string()
-                } else {
-                    holders.join(", ")
-                }
-            )
-        })
 }
 
 /// A name nspawn accepts and that says whose container it is.
