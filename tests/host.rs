@@ -233,6 +233,17 @@ async fn dead_worker_is_reported_unhealthy_and_its_pending_task_runs_after_resta
 }
 
 #[tokio::test]
+async fn setup_killed_with_sigkill_during_the_first_migration_completes_it_on_the_next_setup() {
+    let (ctx, env) = require!(host_env().await);
+    let _one = ONE_AT_A_TIME.lock().await;
+    let plan = plan(&ctx, "defaults-sqlite").await;
+    let report = host::migration_killed::migration_killed(&env, &plan)
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    show(&report);
+}
+
+#[tokio::test]
 async fn missing_or_unreadable_password_file_stops_setup_naming_it_before_writing() {
     let (ctx, env) = require!(host_env().await);
     let _one = ONE_AT_A_TIME.lock().await;
@@ -244,7 +255,8 @@ async fn missing_or_unreadable_password_file_stops_setup_naming_it_before_writin
 }
 
 #[tokio::test]
-async fn postgresql_fixture_runs_end_to_end_on_a_local_socket() {
+async fn postgresql_down_at_start_makes_setup_wait_saying_so_then_runs_end_to_end_on_a_local_socket(
+) {
     let (ctx, env) = require!(host_env().await);
     if let Some(why) = scenarios::postgres_unavailable(&env).await {
         require!(Err::<(), _>(Skip::new(
@@ -254,7 +266,7 @@ async fn postgresql_fixture_runs_end_to_end_on_a_local_socket() {
     }
     let _one = ONE_AT_A_TIME.lock().await;
     let plan = plan(&ctx, "postgresql-local").await;
-    let report = scenarios::postgresql(&env, &plan)
+    let report = host::postgresql::postgresql(&env, &plan)
         .await
         .unwrap_or_else(|e| panic!("{e:#}"));
     show(&report);

@@ -5,16 +5,20 @@
 //! `plan` gets what to run from the eval (or recorded plans), `layout` moves it under a
 //! temporary directory, `process` runs and stops process groups, `instance` is one InvenTree,
 //! `postgres` a throw-away PostgreSQL server, `web_login` a login as the web UI does it,
-//! `scenarios` the checks with their figures.
+//! `scenarios` the checks with their figures; `email`, `plugins`, `cache_down`,
+//! `migration_killed` and `postgresql` (the database down at start, then end to end) more of
+//! them.
 
 pub mod cache_down;
 pub mod email;
 pub mod instance;
 pub mod layout;
+pub mod migration_killed;
 pub mod plan;
 pub mod plugin_site;
 pub mod plugins;
 pub mod postgres;
+pub mod postgresql;
 pub mod prerequisites;
 pub mod process;
 pub mod redis;
@@ -109,12 +113,17 @@ pub async fn run_all(ctx: &Context) -> anyhow::Result<(String, Vec<scenarios::Sc
         scenarios::users(&env, users, &template).await?,
     );
     show(&mut reports, scenarios::bad_input(&env, users).await?);
+    show(
+        &mut reports,
+        migration_killed::migration_killed(&env, defaults).await?,
+    );
     let postgres = match scenarios::postgres_unavailable(&env).await {
         Some(why) => format!("postgresql skipped: {why}"),
         None => {
+            let postgresql_local = find("postgresql-local")?;
             show(
                 &mut reports,
-                scenarios::postgresql(&env, find("postgresql-local")?).await?,
+                postgresql::postgresql(&env, postgresql_local).await?,
             );
             "postgresql passed".into()
         }

@@ -22,7 +22,7 @@ use super::{
     instance::Instance,
     layout,
     plan::{HostPlan, UsersDeclaration},
-    postgres::{self, FixtureDatabase, PgServer},
+    postgres,
     prerequisites::HostEnv,
 };
 use crate::probe::{
@@ -196,7 +196,7 @@ pub(super) async fn healthy(
     Ok((report, started.elapsed()))
 }
 
-fn log_tail(instance: &Instance, name: &str) -> String {
+pub(super) fn log_tail(instance: &Instance, name: &str) -> String {
     let text = std::fs::read_to_string(instance.layout.logs_dir.join(format!("{name}.log")))
         .unwrap_or_default();
     crate::util::tail(&text, 30)
@@ -226,7 +226,7 @@ pub(super) async fn teardown(
     Ok(())
 }
 
-fn expect_line(output: &str, needle: &str, what: &str) -> anyhow::Result<()> {
+pub(super) fn expect_line(output: &str, needle: &str, what: &str) -> anyhow::Result<()> {
     if output.lines().any(|l| l.contains(needle)) {
         Ok(())
     } else {
@@ -922,57 +922,4 @@ pub async fn postgres_unavailable(host: &HostEnv) -> Option<String> {
             host.python.display()
         )),
     }
-}
-
-/// PostgreSQL: the PostgreSQL fixture end to end against a throw-away server on a unix socket.
-pub async fn postgresql(host: &HostEnv, plan: &HostPlan) -> anyhow::Result<ScenarioReport> {
-    let mut report = ScenarioReport::new("postgresql");
-    let mut instance = Instance::create(host, plan)?;
-    let FixtureDatabase {
-        socket_dir,
-        name,
-        user,
-    } = FixtureDatabase::from_settings(&instance.settings()["database"], &plan.fixture)?;
-    let socket_dir = PathBuf::from(socket_dir);
-    let started = Instant::now();
-    let mut pg = PgServer::start(&instance.layout.root.join("pg"), &socket_dir).await?;
-    pg.create_role_and_database(&user, &name).await?;
-    report.figure("PostgreSQL initdb + start", started.elapsed());
-    report.check(format!(
-        "throw-away PostgreSQL on {} with role {user} owning database {name}",
-        socket_dir.display()
-    ));
-
-    let result = async {
-        let setup = instance.setup_ok().await?;
-        expect_line(&setup.output, "migrations: running", "first setup")?;
-        let credentials = instance.probe_credentials().await?;
-        let started = Instant::now();
-        instance.start()?;
-        let (probe_report, _) = healthy(&mut instance, &credentials).await?;
-        report.figure("setup from empty (migrations included)", setup.elapsed);
-        report.figure(
-            "cold start to healthy (setup + start)",
-            setup.elapsed + started.elapsed(),
-        );
-        report.figure("task round trip", completed_round_trip(&probe_report)?);
-        let client = token_client(&instance, &credentials).await?;
-        let part: probe::api::Part = client
-            .post(
-                "/api/part/",
-                &json!({ "name": "host-tier-pg-part", "description": "stored in PostgreSQL" }),
-            )
-            .await?;
-        report.check(format!(
-            "setup migrated PostgreSQL; API ready; worker completed a task; part {} stored",
-            part.pk
-        ));
-        teardown(&mut instance, &mut report).await
-    }
-    .await;
-    let stopped = pg.stop().await;
-    result?;
-    stopped.with_context(|| format!("stopping PostgreSQL:\n{}", pg.log()))?;
-    report.check("PostgreSQL stopped");
-    Ok(report)
 }

@@ -15,7 +15,9 @@ use super::{
     scenarios::{healthy_now, probe_credentials_when_up, wait_until, START_TIMEOUT},
     store,
 };
-use crate::host::{plan::HostPlan, scenarios::ScenarioReport};
+use crate::host::{
+    migration_killed::APPLIED_MIGRATIONS_PY, plan::HostPlan, scenarios::ScenarioReport,
+};
 
 const SETUP: &str = "inventree-setup.service";
 /// Applied migrations after which setup is killed: past the first apps, far from the end.
@@ -107,10 +109,6 @@ pub async fn migration_killed(
 /// `/proc/<pid>/root`: SQLite resolves that link to the host's own root.)
 async fn applied_migrations(d: &Deployment) -> anyhow::Result<u64> {
     use anyhow::Context as _;
-    const COUNT: &str = "import sqlite3, sys\n\
-        db = sqlite3.connect('file:' + sys.argv[1] + '?mode=ro', uri=True, timeout=10)\n\
-        t = db.execute(\"select count(*) from sqlite_master where name = 'django_migrations'\").fetchone()[0]\n\
-        print(db.execute('select count(*) from django_migrations').fetchone()[0] if t else 0)";
     let database = d.plan.internal.settings["database"]["NAME"]
         .as_str()
         .context("the scenario needs a SQLite fixture")?;
@@ -125,7 +123,10 @@ async fn applied_migrations(d: &Deployment) -> anyhow::Result<u64> {
         .context("the units name no inventree-python")?;
     let out = d
         .container
-        .exec_ok(&[&python, "-c", COUNT, database], Duration::from_secs(60))
+        .exec_ok(
+            &[&python, "-c", APPLIED_MIGRATIONS_PY, database],
+            Duration::from_secs(60),
+        )
         .await?;
     out.trim()
         .parse()
