@@ -143,15 +143,19 @@ pub async fn check_worker(client: &ApiClient, options: &WorkerOptions) -> Worker
     loop {
         attempts += 1;
         let requested = Instant::now();
-        let detail: TaskDetail = match client
+        let answer: serde_json::Value = match client
             .put(
                 &format!("/api/part/{part_pk}/bom-validate/"),
                 &json!({ "valid": true }),
             )
             .await
         {
-            Ok(detail) => detail,
+            Ok(answer) => answer,
             Err(error) => return api_failure("asking InvenTree to validate the BOM", error),
+        };
+        let detail = match task_detail(answer) {
+            Ok(detail) => detail,
+            Err(message) => return WorkerCheck::Error { message },
         };
         match classify(&detail) {
             TaskState::RanInline => {
@@ -237,6 +241,19 @@ fn finished(task_id: String, success: bool, part_pk: u64, round_trip: Duration) 
     }
 }
 
+/// The task a `bom-validate` answer names. InvenTree before API 464 (1.3) queues the validation
+/// but answers with the part and no task id, so no task can be followed: said as such.
+fn task_detail(answer: serde_json::Value) -> Result<TaskDetail, String> {
+    if answer.get("task_id").is_none() {
+        return Err(format!(
+            "this InvenTree queues the BOM validation but does not say which task it is (bom-validate answered with the part, not a task_id; task tracking came with API 464, InvenTree 1.3): the worker cannot be checked by doing work here. Answer: {}",
+            crate::util::truncate(&answer.to_string(), 200)
+        ));
+    }
+    serde_json::from_value(answer)
+        .map_err(|e| format!("bom-validate answered with an unexpected task: {e}"))
+}
+
 fn api_failure(doing: &str, error: ApiError) -> WorkerCheck {
     match error.status() {
         Some(s) if s == 401 || s == 403 => WorkerCheck::Refused {
@@ -311,6 +328,26 @@ mod tests {
             success,
             http_status: Some(200),
         }
+    }
+
+    #[test]
+    fn a_bom_validate_answer_without_task_id_says_the_server_predates_task_tracking() {
+        let answer = json!({"pk": 1, "bom_validated": true, "bom_checked_date": "2026-12-04"});
+        let message = task_detail(answer).unwrap_err();
+        assert!(
+            message.contains("task tracking came with API 464, InvenTree 1.3"),
+            "{message}"
+        );
+        assert!(message.contains("\"bom_validated\":true"), "{message}");
+    }
+
+    #[test]
+    fn a_bom_validate_answer_with_a_task_id_is_that_task() {
+        let answer = json!({"task_id": "t1", "exists": true, "pending": true, "complete": false, "success": false, "http_status": 200});
+        assert_eq!(
+            task_detail(answer).unwrap(),
+            detail("t1", true, true, false, false)
+        );
     }
 
     #[test]
