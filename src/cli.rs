@@ -93,6 +93,31 @@ here, nothing failed), 1 a step failed (see the report's \"What broke\"), 2 the 
     Browser(BrowserArgs),
     /// Run a fixture on this host as the module configures it, until Ctrl-C.
     Host(HostArgs),
+    /// The upgrade drill: an instance set up by an older InvenTree tree and filled through the
+    /// API, upgraded to the host tier's tree (`--inventree-src`/`--python` name another), every
+    /// record, file and login checked, then a downgrade refused. Between any two trees.
+    #[command(
+        after_help = "Exit status: 0 every drill passed, 1 a drill failed, 2 the drill cannot \
+run here (the missing prerequisite is printed) or the harness could not run."
+    )]
+    Upgrade(UpgradeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct UpgradeArgs {
+    /// Fixtures to drill (default: users on SQLite, postgresql-local on PostgreSQL).
+    #[arg(value_name = "FIXTURE")]
+    pub fixtures: Vec<String>,
+
+    /// The older InvenTree source tree to upgrade from (else INVENTREE_HARNESS_UPGRADE_FROM_SRC,
+    /// else `[upgrade] from_src` of the config file).
+    #[arg(long, value_name = "DIR")]
+    pub from_src: Option<PathBuf>,
+
+    /// A Python with the older tree's locked dependencies (else
+    /// INVENTREE_HARNESS_UPGRADE_FROM_PYTHON, else `[upgrade] from_python`).
+    #[arg(long, value_name = "PATH")]
+    pub from_python: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -80,7 +80,8 @@ pub fn parse_tier_list(list: &str, origin: &str) -> anyhow::Result<BTreeSet<Tier
 /// The tiers whose prerequisites the user config file names, plus those it demands in
 /// `[ci] require_tiers`: eval when `[inputs]` overrides an input; host when `[host]` names both
 /// `inventree_src` and `python`; browser when host is configured and `[browser]` names
-/// `inventree_src`; systemd when host is configured and `[systemd]` names `rootfs`.
+/// `inventree_src`; systemd when host is configured and `[systemd]` names `rootfs`; upgrade when
+/// host is configured and `[upgrade]` names `from_src` and `from_python`.
 pub fn configured_tiers(file: &ConfigFile, path: &Path) -> anyhow::Result<BTreeSet<Tier>> {
     let mut tiers = config_demand(file, path)?;
     let host = file.host.inventree_src.is_some() && file.host.python.is_some();
@@ -89,6 +90,10 @@ pub fn configured_tiers(file: &ConfigFile, path: &Path) -> anyhow::Result<BTreeS
         (Tier::Host, host),
         (Tier::Browser, host && file.browser.inventree_src.is_some()),
         (Tier::Systemd, host && file.systemd.rootfs.is_some()),
+        (
+            Tier::Upgrade,
+            host && file.upgrade.from_src.is_some() && file.upgrade.from_python.is_some(),
+        ),
     ] {
         if named {
             tiers.insert(tier);
@@ -199,7 +204,7 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "unknown tier \"hots\" in INVENTREE_HARNESS_REQUIRE_TIERS; valid tiers: \
-             unit, eval, host, systemd, browser, build, vm"
+             unit, eval, host, upgrade, systemd, browser, build, vm"
         );
     }
 
@@ -237,15 +242,27 @@ mod tests {
         let path = Path::new("config.toml");
         let all = config(
             "[inputs]\nnixpkgs = \"path:/n\"\n[host]\ninventree_src = \"/s\"\npython = \"/p\"\n\
-             [browser]\ninventree_src = \"/ui\"\n[systemd]\nrootfs = \"/r\"\n",
+             [browser]\ninventree_src = \"/ui\"\n[systemd]\nrootfs = \"/r\"\n\
+             [upgrade]\nfrom_src = \"/old\"\nfrom_python = \"/old-p\"\n",
         );
         assert_eq!(
             tier_list(&configured_tiers(&all, path).unwrap()),
-            "eval,host,systemd,browser"
+            "eval,host,upgrade,systemd,browser"
         );
-        // Browser and systemd need the host tier's paths too; half a [host] configures nothing.
-        let partial = config("[host]\npython = \"/p\"\n[browser]\ninventree_src = \"/ui\"\n");
+        // Browser, systemd and upgrade need the host tier's paths too; half a [host] or half an
+        // [upgrade] configures nothing.
+        let partial = config(
+            "[host]\npython = \"/p\"\n[browser]\ninventree_src = \"/ui\"\n\
+             [upgrade]\nfrom_src = \"/old\"\nfrom_python = \"/old-p\"\n",
+        );
         assert!(configured_tiers(&partial, path).unwrap().is_empty());
+        let half_upgrade = config(
+            "[host]\ninventree_src = \"/s\"\npython = \"/p\"\n[upgrade]\nfrom_src = \"/old\"\n",
+        );
+        assert_eq!(
+            tier_list(&configured_tiers(&half_upgrade, path).unwrap()),
+            "host"
+        );
     }
 
     #[test]

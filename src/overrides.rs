@@ -33,6 +33,9 @@ pub const ENV_PYTHON: &str = "INVENTREE_HARNESS_PYTHON";
 pub const ENV_UI_SRC: &str = "INVENTREE_HARNESS_UI_SRC";
 /// The systemd tier's container root file system (`[systemd] rootfs`).
 pub const ENV_SYSTEMD_ROOTFS: &str = "INVENTREE_HARNESS_SYSTEMD_ROOTFS";
+/// The upgrade tier's older InvenTree tree and the Python locked from its requirements.
+pub const ENV_UPGRADE_FROM_SRC: &str = "INVENTREE_HARNESS_UPGRADE_FROM_SRC";
+pub const ENV_UPGRADE_FROM_PYTHON: &str = "INVENTREE_HARNESS_UPGRADE_FROM_PYTHON";
 
 /// Where a setting came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,7 +107,19 @@ pub struct ConfigFile {
     #[serde(default)]
     pub systemd: SystemdSection,
     #[serde(default)]
+    pub upgrade: UpgradeSection,
+    #[serde(default)]
     pub ci: CiSection,
+}
+
+/// `[upgrade]`: the InvenTree an upgrade drill starts from — an older source tree and a Python
+/// with the dependencies locked from its own requirements. The drill upgrades to the host tier's
+/// tree and Python.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpgradeSection {
+    pub from_src: Option<PathBuf>,
+    pub from_python: Option<PathBuf>,
 }
 
 /// `[systemd]`: the container root file system the systemd tier boots (`scripts/setup-dev`
@@ -150,6 +165,10 @@ pub struct Overrides {
     pub ui_src: Option<Sourced<PathBuf>>,
     /// The systemd tier's container root file system; env or `[systemd]` only.
     pub systemd_rootfs: Option<Sourced<PathBuf>>,
+    /// The upgrade tier's older tree and its Python; env or `[upgrade]` (or the `upgrade`
+    /// subcommand's flags).
+    pub upgrade_from_src: Option<Sourced<PathBuf>>,
+    pub upgrade_from_python: Option<Sourced<PathBuf>>,
     /// The config file location considered, and whether it existed.
     pub config_file: Option<(PathBuf, bool)>,
 }
@@ -235,6 +254,8 @@ impl Overrides {
         self.python = file.host.python.map(sourced);
         self.ui_src = file.browser.inventree_src.map(sourced);
         self.systemd_rootfs = file.systemd.rootfs.map(sourced);
+        self.upgrade_from_src = file.upgrade.from_src.map(sourced);
+        self.upgrade_from_python = file.upgrade.from_python.map(sourced);
     }
 
     /// The environment's layer: `INVENTREE_HARNESS_OVERRIDE_<INPUT>` input overrides (mapped
@@ -271,6 +292,8 @@ impl Overrides {
             (ENV_PYTHON, &mut self.python),
             (ENV_UI_SRC, &mut self.ui_src),
             (ENV_SYSTEMD_ROOTFS, &mut self.systemd_rootfs),
+            (ENV_UPGRADE_FROM_SRC, &mut self.upgrade_from_src),
+            (ENV_UPGRADE_FROM_PYTHON, &mut self.upgrade_from_python),
         ] {
             if let Some(value) = env(var).filter(|v| !v.is_empty()) {
                 *slot = Some(Sourced {
@@ -373,6 +396,19 @@ impl Overrides {
                 lines.push("systemd rootfs: not set (the cache's systemd-rootfs is used)".into())
             }
         }
+        for (label, value) in [
+            ("from_src", &self.upgrade_from_src),
+            ("from_python", &self.upgrade_from_python),
+        ] {
+            match value {
+                Some(v) => lines.push(format!(
+                    "upgrade {label} = {} (from {})",
+                    v.value.display(),
+                    v.source
+                )),
+                None => lines.push(format!("upgrade {label}: not set")),
+            }
+        }
         lines
     }
 }
@@ -443,6 +479,32 @@ mod tests {
         let ui = o.ui_src.unwrap();
         assert_eq!(ui.value, PathBuf::from("/env-ui"));
         assert_eq!(ui.source, Source::Env(ENV_UI_SRC.into()));
+    }
+
+    #[test]
+    fn upgrade_tree_and_python_come_from_their_section_and_their_env_vars_win() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write_config(
+            dir.path(),
+            "[upgrade]\nfrom_src = \"/old\"\nfrom_python = \"/old/python\"\n",
+        );
+        let o = Overrides::resolve_with(&FlagOverrides::default(), &[], &env_with_xdg(dir.path()))
+            .unwrap();
+        let from_src = o.upgrade_from_src.unwrap();
+        assert_eq!(from_src.value, PathBuf::from("/old"));
+        assert_eq!(from_src.source, Source::ConfigFile(path));
+        assert_eq!(
+            o.upgrade_from_python.unwrap().value,
+            PathBuf::from("/old/python")
+        );
+
+        let mut env = env_with_xdg(dir.path());
+        env.push((ENV_UPGRADE_FROM_PYTHON.into(), "/env/old-python".into()));
+        let o = Overrides::resolve_with(&FlagOverrides::default(), &[], &env).unwrap();
+        let python = o.upgrade_from_python.unwrap();
+        assert_eq!(python.value, PathBuf::from("/env/old-python"));
+        assert_eq!(python.source, Source::Env(ENV_UPGRADE_FROM_PYTHON.into()));
+        assert_eq!(o.upgrade_from_src.unwrap().value, PathBuf::from("/old"));
     }
 
     #[test]

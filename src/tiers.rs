@@ -20,6 +20,9 @@ pub enum Tier {
     Eval,
     /// InvenTree run as the module configures it, as local processes.
     Host,
+    /// An instance set up by an older InvenTree tree, filled, then upgraded to the host tier's
+    /// tree (needs the host tier's prerequisites + an older tree and its Python).
+    Upgrade,
     /// The units exactly as NixOS renders them, under a real systemd in a container (needs root,
     /// `systemd-nspawn`, a container root file system, and the host tier's prerequisites).
     Systemd,
@@ -38,6 +41,7 @@ impl Tier {
             Tier::Unit => "unit",
             Tier::Eval => "eval",
             Tier::Host => "host",
+            Tier::Upgrade => "upgrade",
             Tier::Systemd => "systemd",
             Tier::Browser => "browser",
             Tier::Build => "build",

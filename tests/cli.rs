@@ -200,7 +200,7 @@ fn an_unknown_demanded_tier_is_an_error_listing_the_valid_tiers() {
     assert!(
         stderr.contains(
             "unknown tier \"hots\" in INVENTREE_HARNESS_REQUIRE_TIERS; valid tiers: \
-             unit, eval, host, systemd, browser, build, vm"
+             unit, eval, host, upgrade, systemd, browser, build, vm"
         ),
         "{stderr}"
     );

@@ -293,8 +293,16 @@ fn ci_demands_every_tier_it_installs_for() {
     let demanded = inventree_harness::demand::parse_tier_list(list, "ci.yml")
         .unwrap_or_else(|e| panic!("{e}"));
     use inventree_harness::tiers::Tier;
-    // Nix (eval, build), KVM (vm), the flake's source and Python (host), Chromium (browser).
-    let installed_for = [Tier::Eval, Tier::Host, Tier::Browser, Tier::Build, Tier::Vm];
+    // Nix (eval, build), KVM (vm), the flake's source and Python (host), the 1.2.0 release with
+    // its own Python (upgrade), Chromium (browser).
+    let installed_for = [
+        Tier::Eval,
+        Tier::Host,
+        Tier::Upgrade,
+        Tier::Browser,
+        Tier::Build,
+        Tier::Vm,
+    ];
     assert_eq!(demanded, installed_for.into_iter().collect());
 }
 

@@ -16,6 +16,7 @@ pub fn registry() -> Vec<TierRunner> {
     vec![
         crate::eval::tier_runner(),
         crate::host::tier_runner(),
+        crate::host::upgrade_tier::tier_runner(),
         crate::systemd::tier_runner(),
         crate::browser::tier::tier_runner(),
         crate::vm::build_tier_runner(),

@@ -2,7 +2,7 @@
 //! (setup, server, worker), print where it is, and keep it running until Ctrl-C — for
 //! reproducing a report by hand or pointing `inventree-harness probe` at it.
 
-use std::{path::PathBuf, process::ExitCode, time::Duration};
+use std::{process::ExitCode, time::Duration};
 
 use anyhow::Context as _;
 
@@ -10,7 +10,11 @@ use crate::{
     cli::HostArgs,
     context::Context,
     eval::{batch::Target, prerequisites::eval_prerequisites},
-    host::{self, plan, postgres::PgServer, scenarios, HostEnv, Instance},
+    host::{
+        self, plan,
+        postgres::{self, PgServer},
+        scenarios, HostEnv, Instance,
+    },
     probe::Credentials,
 };
 
@@ -58,31 +62,30 @@ pub async fn run(ctx: &Context, args: HostArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// A PostgreSQL server for the instance when its settings name a PostgreSQL database, with the
-/// role and database they name; `None` for any other database.
+/// A PostgreSQL server for the instance when its settings name a PostgreSQL database (see
+/// [`postgres::server_for`]), after checking this host can run one.
 async fn start_postgres_if_configured(
     env: &HostEnv,
     instance: &Instance,
     plan: &plan::HostPlan,
 ) -> anyhow::Result<Option<PgServer>> {
-    let Some(db) = instance.settings().get("database").cloned() else {
-        return Ok(None);
-    };
-    let field = |k: &str| db.get(k).and_then(|v| v.as_str()).map(str::to_string);
-    if !field("ENGINE").is_some_and(|e| e.contains("postgresql")) {
-        return Ok(None);
+    let engine = instance.settings()["database"]["ENGINE"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    if engine.contains("postgresql") {
+        if let Some(why) = scenarios::postgres_unavailable(env).await {
+            anyhow::bail!("fixture {} needs PostgreSQL: {why}", plan.fixture);
+        }
     }
-    if let Some(why) = scenarios::postgres_unavailable(env).await {
-        anyhow::bail!("fixture {} needs PostgreSQL: {why}", plan.fixture);
+    let server = postgres::server_for(instance).await?;
+    if let Some(server) = &server {
+        eprintln!(
+            "host: PostgreSQL listening in {}",
+            server.socket_dir.display()
+        );
     }
-    let socket = PathBuf::from(field("HOST").context("no database HOST")?);
-    let name = field("NAME").context("no database NAME")?;
-    let server = PgServer::start(&instance.layout.root.join("pg"), &socket).await?;
-    server
-        .create_role_and_database(&field("USER").unwrap_or_else(|| name.clone()), &name)
-        .await?;
-    eprintln!("host: PostgreSQL listening in {}", socket.display());
-    Ok(Some(server))
+    Ok(server)
 }
 
 /// The URL, a credentials file (`INVENTREE_API_*`, mode 0600) for tools, the logs and the worker's

@@ -9,6 +9,7 @@ pub mod doctor;
 pub mod eval;
 pub mod host;
 pub mod probe;
+pub mod upgrade;
 pub mod vm;
 
 use std::process::ExitCode;
@@ -36,5 +37,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Vm(args) => vm::run(&ctx, args).await,
         Command::Bump(args) => bump::run(&ctx, args).await,
         Command::Host(args) => host::run(&ctx, args).await,
+        Command::Upgrade(args) => upgrade::run(&ctx, args).await,
     }
 }

@@ -80,6 +80,28 @@ impl Instance {
         })
     }
 
+    /// Points the instance at another InvenTree (tree and Python), as `nixos-rebuild switch` to
+    /// another package does: data, config and credentials stay. Its services must be stopped.
+    pub fn switch_to(&mut self, host: &HostEnv) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            self.server.is_none() && self.cluster.is_none(),
+            "{}: stop the services before switching to another InvenTree",
+            self.plan.fixture
+        );
+        let environment = &mut self.layout.environment;
+        environment.insert("INVENTREE_SRC".into(), host.src.display().to_string());
+        if environment.contains_key("INVENTREE_STATIC_SOURCE") {
+            match &host.static_source {
+                Some(dir) => {
+                    environment.insert("INVENTREE_STATIC_SOURCE".into(), dir.display().to_string())
+                }
+                None => environment.remove("INVENTREE_STATIC_SOURCE"),
+            };
+        }
+        self.host = host.clone();
+        Ok(())
+    }
+
     /// Keep the directory after the instance is dropped (for `inventree-harness host`).
     pub fn keep_dir(&mut self) -> PathBuf {
         match self.dir.take() {

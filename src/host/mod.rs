@@ -7,7 +7,8 @@
 //! `postgres` a throw-away PostgreSQL server, `web_login` a login as the web UI does it,
 //! `scenarios` the checks with their figures; `email`, `plugins`, `cache_down`,
 //! `migration_killed` and `postgresql` (the database down at start, then end to end) more of
-//! them.
+//! them. `upgrade` (with `upgrade_data`, and `upgrade_tier` running it) is the upgrade tier's
+//! drill from an older InvenTree tree to this one.
 
 pub mod cache_down;
 pub mod email;
@@ -23,6 +24,9 @@ pub mod prerequisites;
 pub mod process;
 pub mod redis;
 pub mod scenarios;
+pub mod upgrade;
+pub mod upgrade_data;
+pub mod upgrade_tier;
 pub mod web_login;
 
 pub use instance::Instance;

@@ -45,6 +45,28 @@ impl FixtureDatabase {
     }
 }
 
+/// A throw-away PostgreSQL server for `instance` when its settings name a PostgreSQL database,
+/// with the role and database they name (under the instance's directory); `None` for any other
+/// database.
+pub async fn server_for(instance: &super::Instance) -> anyhow::Result<Option<PgServer>> {
+    let settings = instance.settings();
+    let db = &settings["database"];
+    if !db["ENGINE"]
+        .as_str()
+        .is_some_and(|engine| engine.contains("postgresql"))
+    {
+        return Ok(None);
+    }
+    let FixtureDatabase {
+        socket_dir,
+        name,
+        user,
+    } = FixtureDatabase::from_settings(db, &instance.plan.fixture)?;
+    let server = PgServer::start(&instance.layout.root.join("pg"), Path::new(&socket_dir)).await?;
+    server.create_role_and_database(&user, &name).await?;
+    Ok(Some(server))
+}
+
 /// Where Debian (and most distributions) put the server binaries when they are not on PATH.
 const SEARCH_DIRS: &[&str] = &["/usr/lib/postgresql", "/usr/local/pgsql"];
 

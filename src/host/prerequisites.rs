@@ -1,6 +1,7 @@
 //! What the host tier needs: an InvenTree source tree, a Python with InvenTree's locked
 //! dependencies (both from the overrides: flag, env var, `[host]` in the user config file), and
-//! the runtime program of this checkout (`runtime/inventree_runtime`).
+//! the runtime program of this checkout (`runtime/inventree_runtime`); and what the upgrade tier
+//! needs on top: an older tree with its own Python.
 
 use std::{
     path::{Path, PathBuf},
@@ -9,7 +10,9 @@ use std::{
 
 use crate::{
     context::Context,
-    overrides::{ENV_INVENTREE_SRC, ENV_PYTHON},
+    overrides::{
+        Sourced, ENV_INVENTREE_SRC, ENV_PYTHON, ENV_UPGRADE_FROM_PYTHON, ENV_UPGRADE_FROM_SRC,
+    },
     process::{self, RunError, Spec},
     tiers::{Prerequisite, Skip, Tier},
     util::tail,
@@ -52,21 +55,80 @@ pub fn manage_py(src: &Path) -> PathBuf {
 }
 
 pub async fn host_prerequisites(ctx: &Context) -> Prerequisite<HostEnv> {
-    let skip = |reason: String| Skip::new(Tier::Host, reason);
-    let config_hint = ctx
-        .overrides
+    let config_hint = config_hint(ctx);
+    tree_and_python(
+        ctx,
+        Tier::Host,
+        (
+            ctx.overrides.inventree_src.as_ref(),
+            &format!("give --inventree-src, {ENV_INVENTREE_SRC}, or [host] inventree_src in {config_hint}"),
+        ),
+        (
+            ctx.overrides.python.as_ref(),
+            &format!("give --python, {ENV_PYTHON}, or [host] python in {config_hint}"),
+        ),
+    )
+    .await
+}
+
+/// What an upgrade drill runs: the older InvenTree it starts from and the host tier's, which it
+/// upgrades to.
+#[derive(Debug, Clone)]
+pub struct UpgradeEnvs {
+    pub from: HostEnv,
+    pub to: HostEnv,
+}
+
+/// The upgrade tier's prerequisites: the host tier's (the tree upgraded to) and an older tree
+/// with its own Python (`[upgrade]`, its environment variables, or the `upgrade` subcommand's
+/// flags, which `from` carries when given).
+pub async fn upgrade_prerequisites(
+    ctx: &Context,
+    from: (Option<&Sourced<PathBuf>>, Option<&Sourced<PathBuf>>),
+) -> Prerequisite<UpgradeEnvs> {
+    let to = host_prerequisites(ctx).await.map_err(|skip| {
+        Skip::new(
+            Tier::Upgrade,
+            format!("the host tier's tree to upgrade to: {}", skip.reason),
+        )
+    })?;
+    let config_hint = config_hint(ctx);
+    let from = tree_and_python(
+        ctx,
+        Tier::Upgrade,
+        (
+            from.0.or(ctx.overrides.upgrade_from_src.as_ref()),
+            &format!("an older InvenTree tree to upgrade from: give --from-src, {ENV_UPGRADE_FROM_SRC}, or [upgrade] from_src in {config_hint}"),
+        ),
+        (
+            from.1.or(ctx.overrides.upgrade_from_python.as_ref()),
+            &format!("a Python with that tree's locked dependencies (scripts/lock-python-deps, then uv sync): give --from-python, {ENV_UPGRADE_FROM_PYTHON}, or [upgrade] from_python in {config_hint}"),
+        ),
+    )
+    .await?;
+    Ok(UpgradeEnvs { from, to })
+}
+
+fn config_hint(ctx: &Context) -> String {
+    ctx.overrides
         .config_file
         .as_ref()
         .map(|(path, _)| path.display().to_string())
-        .unwrap_or_else(|| "the user config file".into());
-    let src = ctx.overrides.inventree_src.as_ref().ok_or_else(|| {
+        .unwrap_or_else(|| "the user config file".into())
+}
+
+/// A tree and a Python, each with what to do when it is not given; both checked.
+async fn tree_and_python(
+    ctx: &Context,
+    tier: Tier,
+    (src, src_hint): (Option<&Sourced<PathBuf>>, &str),
+    (python, python_hint): (Option<&Sourced<PathBuf>>, &str),
+) -> Prerequisite<HostEnv> {
+    let skip = |reason: String| Skip::new(tier, reason);
+    let src = src.ok_or_else(|| skip(format!("no InvenTree source tree: {src_hint}")))?;
+    let python = python.ok_or_else(|| {
         skip(format!(
-            "no InvenTree source tree: give --inventree-src, {ENV_INVENTREE_SRC}, or [host] inventree_src in {config_hint}"
-        ))
-    })?;
-    let python = ctx.overrides.python.as_ref().ok_or_else(|| {
-        skip(format!(
-            "no Python with InvenTree's dependencies: give --python, {ENV_PYTHON}, or [host] python in {config_hint}"
+            "no Python with InvenTree's dependencies: {python_hint}"
         ))
     })?;
     if !manage_py(&src.value).is_file() {
