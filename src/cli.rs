@@ -173,7 +173,13 @@ pub struct BumpArgs {
     #[arg(long, value_name = "FILE")]
     pub requirements: Option<PathBuf>,
 
-    /// Stop after the lock: do not run the eval, build and VM tiers.
+    /// The release's source tree (e.g. a checkout of the tag, or of a development commit to
+    /// rehearse with), used instead of the prefetched one: the lock's requirements, the
+    /// migrations it adds over the host tier's tree, and the tree the host tier runs.
+    #[arg(long, value_name = "DIR")]
+    pub source: Option<PathBuf>,
+
+    /// Stop after the lock: do not run the eval, host, build and VM tiers.
     #[arg(long)]
     pub no_tiers: bool,
 

@@ -71,6 +71,7 @@ fn the_report_says_what_changed_passed_and_broke() {
             removed: vec![],
             changed: vec![("django".into(), "5.2.15".into(), "5.2.16".into())],
         }),
+        migrations: Some(vec!["stock/0117_stockitem_notes_length".into()]),
         steps: vec![
             step(
                 "resolve",
@@ -196,6 +197,7 @@ async fn a_dry_run_at_the_pinned_version_relocks_byte_identically_in_a_copy_and_
         python: "python3".into(),
         interpreter: Some(interpreter),
         tiers: false,
+        source: None,
     };
     let outcome = run(&ctx, &opts).await.expect("the bump runs");
     let report = &outcome.report;

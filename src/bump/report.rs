@@ -48,6 +48,9 @@ pub struct BumpReport {
     pub workspace: String,
     pub pin: Vec<FieldChange>,
     pub lock: Option<LockDiff>,
+    /// Database migrations the release adds (`app/NNNN_name`); `None` when not compared.
+    #[serde(default)]
+    pub migrations: Option<Vec<String>>,
     pub steps: Vec<Step>,
 }
 
@@ -94,6 +97,7 @@ impl BumpReport {
         self.write_steps(&mut md);
         self.write_pin(&mut md);
         self.write_lock(&mut md);
+        self.write_migrations(&mut md);
         self.write_what_broke(&mut md);
         md
     }
@@ -190,6 +194,20 @@ impl BumpReport {
         }
     }
 
+    /// The migrations the release adds, one per line.
+    fn write_migrations(&self, md: &mut String) {
+        md.push_str("\n## Database migrations added\n\n");
+        match &self.migrations {
+            None => md.push_str("Not compared (see the steps above).\n"),
+            Some(added) if added.is_empty() => md.push_str("None.\n"),
+            Some(added) => {
+                for migration in added {
+                    let _ = writeln!(md, "- {migration}");
+                }
+            }
+        }
+    }
+
     /// Each failed step with its summary and detail; nothing when no step failed.
     fn write_what_broke(&self, md: &mut String) {
         let broken: Vec<&Step> = self
@@ -238,8 +256,25 @@ mod tests {
             workspace: "/tmp/x".into(),
             pin: vec![],
             lock: None,
+            migrations: None,
             steps,
         }
+    }
+
+    #[test]
+    fn the_migrations_section_lists_each_added_migration_or_says_why_there_is_none() {
+        let mut r = report(vec![]);
+        assert!(r
+            .to_markdown()
+            .contains("## Database migrations added\n\nNot compared"));
+        r.migrations = Some(vec![]);
+        assert!(r
+            .to_markdown()
+            .contains("## Database migrations added\n\nNone.\n"));
+        r.migrations = Some(vec!["part/0140_part_notes".into()]);
+        assert!(r
+            .to_markdown()
+            .contains("## Database migrations added\n\n- part/0140_part_notes\n"));
     }
 
     #[test]

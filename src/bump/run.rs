@@ -12,6 +12,7 @@ use super::hashes::{self, FAKE_HASH};
 use super::lockdiff::{self, LockDiff};
 use super::pin::{Change, Pin, PinFile, PIN_FILE};
 use super::process;
+use super::rehearsal;
 use super::report::{BumpReport, FieldChange, Outcome, Step};
 use super::sources;
 use super::version::{classify, Version};
@@ -42,8 +43,11 @@ pub struct BumpOptions {
     pub python: String,
     /// The Python 3.13 uv locks for (`--interpreter` of the lock script); default: uv finds one.
     pub interpreter: Option<PathBuf>,
-    /// Run the eval, build and VM tiers after the rewrite (off: stop after the lock).
+    /// Run the eval, host, build and VM tiers after the rewrite (off: stop after the lock).
     pub tiers: bool,
+    /// The release's source tree, instead of the prefetched one: the lock's requirements, the
+    /// migrations it adds, and the tree the host tier runs.
+    pub source: Option<PathBuf>,
 }
 
 pub struct BumpOutcome {
@@ -388,14 +392,35 @@ pub async fn run(ctx: &Context, opts: &BumpOptions) -> Result<BumpOutcome> {
     // 4. The pin.
     let mut pin_changes = bump.write_pin(&pin_file, &workspace, &tag, same.as_ref(), &inputs)?;
 
-    // 5. The Python lock.
+    // 5. The Python lock, and the migrations the release adds.
+    let source = opts.source.clone().or(inputs.source_path.clone());
     let lock = bump
-        .lock_python(&workspace, &tag, inputs.source_path.as_deref())
+        .lock_python(&workspace, &tag, source.as_deref())
         .await?;
+    let migrations = bump.migrations_added(source.as_deref());
 
     // 6. The tiers, on the rewritten tree.
     if opts.tiers {
         run_tiers(&ws_ctx, &mut bump.steps, &mut pin_changes).await;
+        let t = Instant::now();
+        let host = match (&source, &lock) {
+            (None, _) => TierOutcome::Skipped {
+                reason: "no source tree of the release (prefetch failed; pass --source DIR)".into(),
+            },
+            (_, None) => TierOutcome::Skipped {
+                reason: "the lock step did not pass".into(),
+            },
+            (Some(tree), Some(_)) => {
+                rehearsal::host_on_new_version(
+                    &ws_ctx,
+                    tree,
+                    &bump.report_dir,
+                    opts.interpreter.as_deref(),
+                )
+                .await
+            }
+        };
+        outcome_step(&mut bump.steps, "host", t, host);
     }
 
     let report = BumpReport {
@@ -410,6 +435,7 @@ pub async fn run(ctx: &Context, opts: &BumpOptions) -> Result<BumpOutcome> {
         workspace: workspace.display().to_string(),
         pin: pin_changes,
         lock,
+        migrations,
         steps: bump.steps.0,
     };
     publish(bump.report_dir, report)
@@ -468,6 +494,7 @@ impl Bump<'_> {
             workspace: self.ctx.flake_dir.display().to_string(),
             pin: Vec::new(),
             lock: None,
+            migrations: None,
             steps: self.steps.0,
         };
         publish(self.report_dir, report)
@@ -701,6 +728,43 @@ impl Bump<'_> {
 
 /// Make the dry run's copy its own git repository (files added, nothing committed): nix then reads
 /// the copy as a flake of its own instead of as untracked files of the enclosing checkout.
+impl Bump<'_> {
+    /// Step 5b: the migrations the release's tree adds over the host tier's tree (the pinned
+    /// release as this machine has it); `None` when either tree is missing.
+    fn migrations_added(&mut self, source: Option<&Path>) -> Option<Vec<String>> {
+        let t = Instant::now();
+        let pinned = self
+            .ctx
+            .overrides
+            .inventree_src
+            .as_ref()
+            .map(|s| s.value.clone());
+        let (Some(new), Some(old)) = (source, pinned) else {
+            self.steps.push(
+                "migrations",
+                t,
+                Outcome::Skipped,
+                "needs the release's tree (--source or a prefetch) and the host tier's tree (the pinned release)",
+                "",
+            );
+            return None;
+        };
+        match rehearsal::migrations_added(&old, new) {
+            Ok(added) => {
+                let summary = format!("{} migrations added over {}", added.len(), old.display());
+                self.steps
+                    .push("migrations", t, Outcome::Passed, summary, added.join("\n"));
+                Some(added)
+            }
+            Err(e) => {
+                self.steps
+                    .push("migrations", t, Outcome::Failed, format!("{e:#}"), "");
+                None
+            }
+        }
+    }
+}
+
 async fn init_workspace_repository(ws: &Path) -> Result<()> {
     for argv in [
         ["git", "init", "-q"].as_slice(),

@@ -28,6 +28,7 @@ pub async fn run(ctx: &Context, args: BumpArgs) -> anyhow::Result<ExitCode> {
         python: args.lock_python,
         interpreter: args.interpreter,
         tiers: !args.no_tiers,
+        source: args.source.clone(),
     };
     let Some(outcome) = until_interrupted(run_bump(ctx, &opts)).await else {
         eprintln!("interrupted: the bump was stopped (running commands' process groups killed)");
