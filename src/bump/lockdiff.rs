@@ -42,6 +42,26 @@ impl LockDiff {
     pub fn is_empty(&self) -> bool {
         self.added.is_empty() && self.removed.is_empty() && self.changed.is_empty()
     }
+
+    /// The changed packages whose new version is lower than the old: a release (or a
+    /// development tree) that pins an older security fix than the one pinned today.
+    pub fn downgrades(&self) -> Vec<&(String, String, String)> {
+        self.changed
+            .iter()
+            .filter(|(_, old, new)| is_lower(new, old))
+            .collect()
+    }
+}
+
+/// `a < b` for dotted numeric versions (`5.2.13` < `5.2.15`, `2026.1.4` < `2026.2.25`); false
+/// when either has a part that is not a number (a pre-release, a local version): never a
+/// downgrade claimed on a guess.
+pub fn is_lower(a: &str, b: &str) -> bool {
+    let parse = |v: &str| -> Option<Vec<u64>> { v.split('.').map(|p| p.parse().ok()).collect() };
+    match (parse(a), parse(b)) {
+        (Some(a), Some(b)) => a < b,
+        _ => false,
+    }
 }
 
 pub fn diff(before: &str, after: &str) -> Result<LockDiff> {
@@ -74,6 +94,23 @@ pub fn diff(before: &str, after: &str) -> Result<LockDiff> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rstest::rstest;
+
+    #[rstest]
+    #[case("5.2.13", "5.2.15", true)]
+    #[case("5.2.15", "5.2.13", false)]
+    #[case("3.11", "3.15", true)]
+    #[case("2026.1.4", "2026.2.25", true)]
+    #[case("1.10.0", "1.9.0", false)]
+    #[case("1.2", "1.2.1", true)]
+    #[case("1.2.0rc1", "1.2.0", false)]
+    fn is_lower_compares_dotted_numbers_and_never_guesses(
+        #[case] a: &str,
+        #[case] b: &str,
+        #[case] lower: bool,
+    ) {
+        assert_eq!(is_lower(a, b), lower);
+    }
 
     const BEFORE: &str = r#"
 version = 1

@@ -181,8 +181,15 @@ impl BumpReport {
                     lock.removed.len(),
                     lock.changed.len()
                 );
-                for (name, old, new) in &lock.changed {
-                    let _ = writeln!(md, "- {name} {old} → {new}");
+                let downgrades = lock.downgrades();
+                for change in &lock.changed {
+                    let (name, old, new) = change;
+                    let mark = if downgrades.contains(&change) {
+                        " (**downgrade**)"
+                    } else {
+                        ""
+                    };
+                    let _ = writeln!(md, "- {name} {old} → {new}{mark}");
                 }
                 for (name, version) in &lock.added {
                     let _ = writeln!(md, "- {name} {version} (added)");
@@ -275,6 +282,27 @@ mod tests {
         assert!(r
             .to_markdown()
             .contains("## Database migrations added\n\n- part/0140_part_notes\n"));
+    }
+
+    #[test]
+    fn a_package_moved_to_a_lower_version_is_marked_as_a_downgrade() {
+        let mut r = report(vec![]);
+        r.lock = Some(LockDiff {
+            before: 2,
+            after: 2,
+            added: vec![],
+            removed: vec![],
+            changed: vec![
+                ("django".into(), "5.2.15".into(), "5.2.13".into()),
+                ("idna".into(), "3.11".into(), "3.15".into()),
+            ],
+        });
+        let md = r.to_markdown();
+        assert!(
+            md.contains("- django 5.2.15 → 5.2.13 (**downgrade**)\n"),
+            "{md}"
+        );
+        assert!(md.contains("- idna 3.11 → 3.15\n"), "{md}");
     }
 
     #[test]

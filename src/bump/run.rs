@@ -892,8 +892,12 @@ fn lock_summary(diff: &LockDiff, requirements: &Path) -> String {
     let what = if diff.is_empty() {
         format!("uv.lock unchanged ({} packages)", diff.after)
     } else {
+        let downgrades = match diff.downgrades().len() {
+            0 => String::new(),
+            n => format!(", {n} of them downgrades"),
+        };
         format!(
-            "{} → {} packages ({} added, {} removed, {} changed)",
+            "{} → {} packages ({} added, {} removed, {} changed{downgrades})",
             diff.before,
             diff.after,
             diff.added.len(),
