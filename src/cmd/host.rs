@@ -108,6 +108,10 @@ fn print_where_it_is(instance: &Instance, credentials: &Credentials) -> anyhow::
         credentials_file.display()
     );
     println!("logs:         {}", instance.layout.logs_dir.display());
+    println!(
+        "environment:  {} (source it, then \"$INVENTREE_PYTHON\" -m inventree_runtime manage …)",
+        instance.write_environment_file()?.display()
+    );
     if let Some(cluster) = &instance.cluster {
         println!(
             "worker group: {} (kill -KILL -- -{} to simulate a dead worker)",

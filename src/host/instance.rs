@@ -146,6 +146,29 @@ impl Instance {
         env
     }
 
+    /// Writes `unit-environment.sh` in the instance directory: the environment the units run
+    /// with here and the interpreter, as shell `export`s (paths only: credentials stay files), so
+    /// a maintainer can run `"$INVENTREE_PYTHON" -m inventree_runtime manage …` (or a profiler
+    /// around `server`) by hand. Returns its path.
+    pub fn write_environment_file(&self) -> anyhow::Result<PathBuf> {
+        let mut text =
+            String::from("# source this file: the units' environment of this instance\n");
+        let mut environment = self.process_env();
+        environment.insert(
+            "INVENTREE_PYTHON".into(),
+            self.host.python.display().to_string(),
+        );
+        for (name, value) in &environment {
+            text.push_str(&format!(
+                "export {name}={}\n",
+                crate::process::shell_quote(value)
+            ));
+        }
+        let file = self.layout.root.join("unit-environment.sh");
+        layout::write_mode(&file, &text, 0o600)?;
+        Ok(file)
+    }
+
     pub fn spec(&self, name: &str, runtime_args: &[String]) -> Spec {
         let mut args = vec!["-m".to_string(), "inventree_runtime".to_string()];
         args.extend(runtime_args.iter().cloned());

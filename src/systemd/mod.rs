@@ -29,6 +29,7 @@ pub mod python;
 pub mod redis;
 pub mod scenarios;
 pub mod store;
+pub mod timeline;
 
 pub use prerequisites::{systemd_prerequisites, SystemdEnv};
 

@@ -98,6 +98,31 @@ fn distributions(site: &Path) -> anyhow::Result<String> {
     Ok(names.join("\n"))
 }
 
+/// How the merged Python is made; part of its cache key, so a changed recipe remakes it.
+const RECIPE: &str = "merged, site-packages compiled";
+
+/// Bytecode for every module of `dir`, as pyproject.nix's install hook compiles every package of
+/// the Nix environment (`UV_COMPILE_BYTECODE=1`): the store is read-only, so a module without
+/// its `.pyc` would be compiled again at every start of every unit. (A venv made by uv holds
+/// bytecode only for what happened to be imported while it was writable.)
+async fn compile_bytecode(python: &Path, dir: &Path, logs: &Path) -> anyhow::Result<()> {
+    let args = [
+        "-m".into(),
+        "compileall".into(),
+        "-q".into(),
+        "-j".into(),
+        "0".into(),
+        dir.display().to_string(),
+    ];
+    run_ok(
+        &spec("compileall", python, &args, logs),
+        Duration::from_secs(900),
+    )
+    .await
+    .with_context(|| format!("compiling the bytecode of {}", dir.display()))?;
+    Ok(())
+}
+
 /// The merged Python (a cache entry); its `bin/python` is the interpreter.
 pub async fn prepare(env: &SystemdEnv) -> anyhow::Result<PathBuf> {
     let started = Instant::now();
@@ -108,6 +133,7 @@ pub async fn prepare(env: &SystemdEnv) -> anyhow::Result<PathBuf> {
         layout.base.as_os_str().as_encoded_bytes(),
         layout.purelib.as_os_str().as_encoded_bytes(),
         dists.as_bytes(),
+        RECIPE.as_bytes(),
     ]);
     let entry = cache::Entry::new("container-python", &key)?;
     if entry.exists() {
@@ -160,6 +186,7 @@ pub async fn prepare(env: &SystemdEnv) -> anyhow::Result<PathBuf> {
                 .with_context(|| format!("linking {}", link.display()))?;
         }
     }
+    compile_bytecode(&made.join("bin/python"), &site, logs).await?;
     let check = [
         "-c".into(),
         "import django, django_q, gunicorn, weasyprint".into(),
@@ -217,6 +244,7 @@ pub async fn with_plugins(python: &Path, plugin_site: &Path) -> anyhow::Result<P
         Duration::from_secs(300),
     )
     .await?;
+    compile_bytecode(&made.join("bin/python"), &site, logs).await?;
     let check = [
         "-c".into(),
         "from importlib.metadata import entry_points\n\

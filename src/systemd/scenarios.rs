@@ -440,6 +440,18 @@ pub async fn restart(
         .await?;
     healthy_now(&d, &credentials, "the restart").await?;
     report.figure("warm restart to healthy", restarted.elapsed());
+    let timeline = super::timeline::restart_timeline(
+        &d,
+        &[
+            "inventree-setup.service",
+            "inventree-server.service",
+            "inventree-cluster.service",
+        ],
+    )
+    .await?;
+    report.check(format!(
+        "where the restart went (systemd's timestamps): {timeline}"
+    ));
     let new_pid = d
         .container
         .property("inventree-server.service", "MainPID")
