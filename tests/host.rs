@@ -244,6 +244,19 @@ async fn setup_killed_with_sigkill_during_the_first_migration_completes_it_on_th
 }
 
 #[tokio::test]
+async fn an_unwritable_media_directory_stops_setup_naming_it_with_nothing_lost_and_inventree_returns_once_it_is_writable(
+) {
+    let (ctx, env) = require!(host_env().await);
+    let _one = ONE_AT_A_TIME.lock().await;
+    let plan = plan(&ctx, "defaults-sqlite").await;
+    let template = template(&ctx, &env).await;
+    let report = host::media_unwritable::media_unwritable(&env, &plan, &template)
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    show(&report);
+}
+
+#[tokio::test]
 async fn missing_or_unreadable_password_file_stops_setup_naming_it_before_writing() {
     let (ctx, env) = require!(host_env().await);
     let _one = ONE_AT_A_TIME.lock().await;

@@ -6,7 +6,7 @@
 //! temporary directory, `process` runs and stops process groups, `instance` is one InvenTree,
 //! `postgres` a throw-away PostgreSQL server, `web_login` a login as the web UI does it,
 //! `scenarios` the checks with their figures; `email`, `plugins`, `cache_down`,
-//! `migration_killed` and `postgresql` (the database down at start, then end to end) more of
+//! `media_unwritable`, `migration_killed` and `postgresql` (the database down at start, then end to end) more of
 //! them. `upgrade` (with `upgrade_data`, and `upgrade_tier` running it) is the upgrade tier's
 //! drill from an older InvenTree tree to this one.
 
@@ -14,6 +14,7 @@ pub mod cache_down;
 pub mod email;
 pub mod instance;
 pub mod layout;
+pub mod media_unwritable;
 pub mod migration_killed;
 pub mod plan;
 pub mod plugin_site;
@@ -117,6 +118,10 @@ pub async fn run_all(ctx: &Context) -> anyhow::Result<(String, Vec<scenarios::Sc
         scenarios::users(&env, users, &template).await?,
     );
     show(&mut reports, scenarios::bad_input(&env, users).await?);
+    show(
+        &mut reports,
+        media_unwritable::media_unwritable(&env, defaults, &template).await?,
+    );
     show(
         &mut reports,
         migration_killed::migration_killed(&env, defaults).await?,

@@ -21,7 +21,8 @@ const PART_IMAGE: &[u8] = &[
     0x12, 0x62, 0x18, 0xD5, 0x30, 0xAA, 0x61, 0xF8, 0x6A, 0x00, 0x00, 0x1E, 0x04, 0x2C, 0x10, 0x31,
     0xDF, 0x9A, 0xA9, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82,
 ];
-const ATTACHMENT_TEXT: &[u8] = b"datasheet that must survive the upgrade\n";
+/// What the drill's (and the media-directory scenario's) attachment holds.
+pub const ATTACHMENT_TEXT: &[u8] = b"datasheet that must survive the upgrade\n";
 /// The undeclared user the drill makes through the API, and its password.
 pub const UNDECLARED_USER: &str = "upgrade-drill-user";
 const UNDECLARED_PASSWORD: &str = "drill-password-5f2c9a";
@@ -133,7 +134,8 @@ async fn stock_with_history(client: &ApiClient, part: u64) -> anyhow::Result<(u6
     Ok((stock, 15.0))
 }
 
-async fn attach(client: &ApiClient, part: u64) -> anyhow::Result<(u64, String)> {
+/// An attachment (`ATTACHMENT_TEXT`) uploaded to `part`: its pk and its file under `media_root`.
+pub async fn attach(client: &ApiClient, part: u64) -> anyhow::Result<(u64, String)> {
     let attachment: Value = client
         .post_file(
             "/api/attachment/",
