@@ -97,7 +97,7 @@ async fn drill(
         setup_reason(&setup.output)
     ));
     let client = ApiClient::new(&instance.url())?;
-    let authed = token_client(&client, &credentials).await?;
+    let authed = scenarios::token_client(instance, &credentials).await?;
     for line in upgrade_data::find_again(&authed, &media_root(instance)?, &stored).await? {
         report.check(line);
     }
@@ -162,10 +162,9 @@ async fn logged_in_when_up(
     credentials: &Credentials,
 ) -> anyhow::Result<ApiClient> {
     let deadline = Instant::now() + scenarios::HEALTHY_BUDGET;
-    let client = ApiClient::new(&instance.url())?;
     loop {
         instance.check_server_alive()?;
-        match token_client(&client, credentials).await {
+        match scenarios::token_client(instance, credentials).await {
             Ok(authed) => return Ok(authed),
             Err(e) if Instant::now() >= deadline => {
                 return Err(e.context(format!(
@@ -184,13 +183,6 @@ fn setup_reason(output: &str) -> &str {
         .lines()
         .find(|l| l.starts_with("migrations: running"))
         .unwrap_or("migrations: running")
-}
-
-async fn token_client(client: &ApiClient, credentials: &Credentials) -> anyhow::Result<ApiClient> {
-    crate::probe::auth::authenticate(client, credentials, "upgrade-drill")
-        .await
-        .map(|(client, _)| client)
-        .map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 /// Declared users with a password still log in; the undeclared one is as the fixture's

@@ -1,6 +1,7 @@
 //! What the upgrade drill stores through the API before an upgrade, and how it finds all of it
 //! again after: a category, a part with an image (and its thumbnails), a stock item with
 //! history, an attachment, a printed label and report, and an undeclared user with a password.
+//! (`attach` and `ATTACHMENT_TEXT` serve the media-directory and backup scenarios too.)
 
 use std::path::{Path, PathBuf};
 
@@ -21,8 +22,9 @@ const PART_IMAGE: &[u8] = &[
     0x12, 0x62, 0x18, 0xD5, 0x30, 0xAA, 0x61, 0xF8, 0x6A, 0x00, 0x00, 0x1E, 0x04, 0x2C, 0x10, 0x31,
     0xDF, 0x9A, 0xA9, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82,
 ];
-/// What the drill's (and the media-directory scenario's) attachment holds.
-pub const ATTACHMENT_TEXT: &[u8] = b"datasheet that must survive the upgrade\n";
+/// What the uploaded attachment holds: the drill, the host tier's media-directory scenario and
+/// the systemd tier's backup drill check the file against it.
+pub const ATTACHMENT_TEXT: &[u8] = b"datasheet that upgrades, restores and faults must keep\n";
 /// The undeclared user the drill makes through the API, and its password.
 pub const UNDECLARED_USER: &str = "upgrade-drill-user";
 const UNDECLARED_PASSWORD: &str = "drill-password-5f2c9a";

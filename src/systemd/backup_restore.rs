@@ -20,7 +20,11 @@ use super::{
     },
 };
 use crate::{
-    host::{plan::HostPlan, scenarios::ScenarioReport},
+    host::{
+        plan::HostPlan,
+        scenarios::ScenarioReport,
+        upgrade_data::{attach, ATTACHMENT_TEXT},
+    },
     probe::{api::Part, client::ApiClient, Credentials},
 };
 
@@ -32,8 +36,6 @@ struct Data {
     /// The attachment's file under `media_root` (from the API's URL).
     attachment_file: String,
 }
-
-const ATTACHMENT_TEXT: &[u8] = b"datasheet of the resistor the backup must keep\n";
 
 /// A part with a stock item and an uploaded attachment.
 async fn make_data(client: &ApiClient) -> anyhow::Result<Data> {
@@ -56,30 +58,12 @@ async fn make_data(client: &ApiClient) -> anyhow::Result<Data> {
         .first()
         .and_then(|item| item["pk"].as_u64())
         .context("POST /api/stock/ made no stock item")?;
-    let attachment: serde_json::Value = client
-        .post_file(
-            "/api/attachment/",
-            &[
-                ("model_type", "part".into()),
-                ("model_id", part.pk.to_string()),
-                ("comment", "backup drill".into()),
-            ],
-            "attachment",
-            "datasheet.txt",
-            ATTACHMENT_TEXT.to_vec(),
-        )
-        .await
-        .context("uploading the attachment")?;
-    let url = attachment["attachment"]
-        .as_str()
-        .context("the attachment has no file URL")?;
+    let (attachment, attachment_file) = attach(client, part.pk).await?;
     Ok(Data {
         part: part.pk,
         stock,
-        attachment: attachment["pk"]
-            .as_u64()
-            .context("the attachment has no pk")?,
-        attachment_file: crate::printing::media_path(url)?,
+        attachment,
+        attachment_file,
     })
 }
 
