@@ -19,10 +19,11 @@ static ENVS: OnceCell<Result<UpgradeEnvs, String>> = OnceCell::const_new();
 
 async fn envs() -> Result<(Context, UpgradeEnvs), Skip> {
     let ctx = Context::for_tests().map_err(|e| Skip::new(Tier::Upgrade, format!("{e:#}")))?;
-    inventree_harness::host::prerequisites::upgrade_prerequisites(&ctx, (None, None)).await?;
+    let found =
+        inventree_harness::host::prerequisites::upgrade_prerequisites(&ctx, (None, None)).await?;
     let envs = ENVS
         .get_or_init(|| async {
-            upgrade_tier::prepared_envs(&ctx, (None, None))
+            upgrade_tier::prepared(found, &ctx.flake_dir)
                 .await
                 .map_err(|e| format!("{e:#}"))
         })

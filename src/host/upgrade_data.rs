@@ -115,17 +115,23 @@ fn image_files(part: &Value, media_root: &Path) -> anyhow::Result<Vec<String>> {
     Ok(files)
 }
 
-/// A stock item of 10, then 5 added: two tracking entries.
-async fn stock_with_history(client: &ApiClient, part: u64) -> anyhow::Result<(u64, f64)> {
+/// A new stock item of `part` holding `quantity`: its pk. (`POST /api/stock/` answers the list
+/// of items it made.)
+pub async fn stock_item(client: &ApiClient, part: u64, quantity: u32) -> anyhow::Result<u64> {
     let created: Listing<Value> = client
-        .post("/api/stock/", &json!({"part": part, "quantity": 10}))
+        .post("/api/stock/", &json!({"part": part, "quantity": quantity}))
         .await
         .context("creating the stock item")?;
-    let stock = created
+    created
         .into_items()
         .first()
         .and_then(|item| item["pk"].as_u64())
-        .context("POST /api/stock/ made no stock item")?;
+        .context("POST /api/stock/ made no stock item")
+}
+
+/// A stock item of 10, then 5 added: two tracking entries.
+async fn stock_with_history(client: &ApiClient, part: u64) -> anyhow::Result<(u64, f64)> {
+    let stock = stock_item(client, part, 10).await?;
     let _: Value = client
         .post(
             "/api/stock/add/",

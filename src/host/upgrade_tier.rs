@@ -3,7 +3,7 @@
 //! on PostgreSQL (`postgresql-local`: undeclared users kept), as `check` and the
 //! `upgrade` subcommand run it.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::{
     plan,
@@ -42,16 +42,10 @@ pub fn tier_runner() -> TierRunner {
 }
 
 /// Both trees prepared like the package's source (see `prepared_src`).
-pub async fn prepared_envs(
-    ctx: &Context,
-    from: (Option<&Sourced<PathBuf>>, Option<&Sourced<PathBuf>>),
-) -> anyhow::Result<UpgradeEnvs> {
-    let envs = upgrade_prerequisites(ctx, from)
-        .await
-        .map_err(|skip| anyhow::anyhow!("{skip}"))?;
+pub async fn prepared(envs: UpgradeEnvs, flake_dir: &Path) -> anyhow::Result<UpgradeEnvs> {
     Ok(UpgradeEnvs {
-        from: envs.from.prepared(&ctx.flake_dir).await?,
-        to: envs.to.prepared(&ctx.flake_dir).await?,
+        from: envs.from.prepared(flake_dir).await?,
+        to: envs.to.prepared(flake_dir).await?,
     })
 }
 
@@ -63,7 +57,10 @@ pub async fn run_all(
     fixtures: &[&str],
 ) -> anyhow::Result<(String, Vec<ScenarioReport>)> {
     use anyhow::Context as _;
-    let envs = prepared_envs(ctx, from).await?;
+    let envs = upgrade_prerequisites(ctx, from)
+        .await
+        .map_err(|skip| anyhow::anyhow!("{skip}"))?;
+    let envs = prepared(envs, &ctx.flake_dir).await?;
     eprintln!(
         "   from: {}\n   to:   {}",
         envs.from.described, envs.to.described

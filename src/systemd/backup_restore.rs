@@ -23,7 +23,7 @@ use crate::{
     host::{
         plan::HostPlan,
         scenarios::ScenarioReport,
-        upgrade_data::{attach, ATTACHMENT_TEXT},
+        upgrade_data::{attach, stock_item, ATTACHMENT_TEXT},
     },
     probe::{api::Part, client::ApiClient, Credentials},
 };
@@ -46,18 +46,7 @@ async fn make_data(client: &ApiClient) -> anyhow::Result<Data> {
         )
         .await
         .context("creating the part")?;
-    let stock: crate::probe::api::Listing<serde_json::Value> = client
-        .post(
-            "/api/stock/",
-            &serde_json::json!({"part": part.pk, "quantity": 12}),
-        )
-        .await
-        .context("creating the stock item")?;
-    let stock = stock
-        .into_items()
-        .first()
-        .and_then(|item| item["pk"].as_u64())
-        .context("POST /api/stock/ made no stock item")?;
+    let stock = stock_item(client, part.pk, 12).await?;
     let (attachment, attachment_file) = attach(client, part.pk).await?;
     Ok(Data {
         part: part.pk,

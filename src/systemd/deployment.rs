@@ -80,8 +80,9 @@ async fn check_libraries(
 /// the sockets on the port and who holds them.
 ///
 /// One bind per attempt, and success returns at once: a second bind right after a successful one
-/// failed in CI, because a thread of this process forking a program (its child holds a copy of
-/// every descriptor until it execs) kept the first test socket alive for that moment.
+/// failed in CI with nobody listening a moment later — most likely a thread of this process
+/// forking a program (its child holds a copy of every descriptor until it execs) kept the first
+/// test socket alive for that moment.
 async fn port_is_free(plan: &HostPlan) -> anyhow::Result<()> {
     let url = super::scenarios::url(plan)?;
     let bind = url.trim_start_matches("http://");
