@@ -115,8 +115,8 @@ pub fn snapshot_text(inspection: &Inspection) -> String {
 }
 
 pub fn to_yaml(value: &Value) -> String {
-    // serde_json values always serialise to YAML; an error here would be a serde_yaml bug.
-    serde_yaml::to_string(value).unwrap_or_else(|e| format!("# YAML rendering failed: {e}\n"))
+    // serde_json values always serialise to YAML; an error here would be a serde_norway bug.
+    serde_norway::to_string(value).unwrap_or_else(|e| format!("# YAML rendering failed: {e}\n"))
 }
 
 /// The content of an accepted insta snapshot file (`snapshots/<name>.snap`): everything after
