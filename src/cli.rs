@@ -2,9 +2,12 @@
 //! `cmd/<subcommand>.rs`; to add one, add a variant to [`Command`] (with its `Args` struct here)
 //! and one match arm in `cmd::run`.
 
-use std::path::PathBuf;
+use std::{path::PathBuf, time::Duration};
 
+use anyhow::bail;
 use clap::{Args, Parser, Subcommand};
+
+use crate::{context::Context, overrides::FlagOverrides};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -56,6 +59,36 @@ pub struct GlobalArgs {
     /// Seconds after which any single nix call is killed (with its whole process group).
     #[arg(long, global = true, value_name = "SECONDS", default_value_t = 900)]
     pub nix_timeout: u64,
+}
+
+impl GlobalArgs {
+    /// The run's settings: the flake under test, the overrides resolved over the environment and
+    /// the user config file, the nix timeout.
+    pub fn context(&self) -> anyhow::Result<Context> {
+        Context::new(
+            self.flake.as_deref(),
+            &self.flag_overrides()?,
+            Duration::from_secs(self.nix_timeout),
+        )
+    }
+
+    /// The overrides given on the command line; `--override-input NAME REF` occurrences are
+    /// flattened by clap, so they are paired up here (each exactly two values).
+    pub fn flag_overrides(&self) -> anyhow::Result<FlagOverrides> {
+        let mut inputs = Vec::new();
+        for pair in self.override_input.chunks(2) {
+            match pair {
+                [name, reference] => inputs.push((name.clone(), reference.clone())),
+                other => bail!("--override-input takes NAME REF, got {other:?}"),
+            }
+        }
+        Ok(FlagOverrides {
+            inputs,
+            inventree_src: self.inventree_src.clone(),
+            python: self.python.clone(),
+            config: self.config.clone(),
+        })
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -10,7 +10,6 @@ use std::{
 use anyhow::Context as _;
 
 use crate::{
-    cli::GlobalArgs,
     nix::{command::DEFAULT_TIMEOUT, NixCommand},
     overrides::{FlagOverrides, Overrides},
 };
@@ -29,9 +28,14 @@ pub fn source_tree() -> PathBuf {
 }
 
 impl Context {
-    /// From the command line's global options.
-    pub fn from_args(args: &GlobalArgs) -> anyhow::Result<Self> {
-        let flake_dir = match &args.flake {
+    /// For one run: `flake` as given (else the checkout around the current directory, else the
+    /// harness's own), the command line's overrides over the environment and the config file.
+    pub fn new(
+        flake: Option<&Path>,
+        flags: &FlagOverrides,
+        nix_timeout: Duration,
+    ) -> anyhow::Result<Self> {
+        let flake_dir = match flake {
             Some(dir) => dir
                 .canonicalize()
                 .with_context(|| format!("--flake {}", dir.display()))?,
@@ -40,12 +44,11 @@ impl Context {
                 .and_then(|cwd| find_checkout(&cwd))
                 .unwrap_or_else(source_tree),
         };
-        let flags = FlagOverrides::from_global_args(args)?;
-        let overrides = Overrides::resolve(&flags, &flake_input_names(&flake_dir))?;
+        let overrides = Overrides::resolve(flags, &flake_input_names(&flake_dir))?;
         Ok(Context {
             flake_dir,
             overrides,
-            nix_timeout: Duration::from_secs(args.nix_timeout),
+            nix_timeout,
         })
     }
 
@@ -80,7 +83,7 @@ impl Context {
         S: Into<String>,
     {
         NixCommand::new(subcommand)
-            .overrides(&self.overrides)
+            .override_inputs(self.overrides.input_pairs())
             .timeout(self.nix_timeout)
     }
 

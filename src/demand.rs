@@ -167,6 +167,36 @@ impl Demand {
     }
 }
 
+/// Unwrap a [`Prerequisite`](crate::tiers::Prerequisite) in a test, or report the skip and return early (the test passes) —
+/// unless the tier is demanded (`INVENTREE_HARNESS_REQUIRE_TIERS`, `[ci] require_tiers`): then the
+/// test panics with `DEMANDED <tier> would skip: <reason>` (see [`crate::demand`]).
+///
+/// ```ignore
+/// let nix = inventree_harness::require!(tiers::eval_prerequisites(&ctx).await);
+/// ```
+#[macro_export]
+macro_rules! require {
+    ($prerequisite:expr) => {
+        match $prerequisite {
+            Ok(value) => value,
+            Err(skip) => {
+                $crate::demand::skip_or_fail(&skip);
+                return Default::default();
+            }
+        }
+    };
+    // With an explicit [`Demand`] instead of the process environment's.
+    ($prerequisite:expr, demand = $demand:expr) => {
+        match $prerequisite {
+            Ok(value) => value,
+            Err(skip) => {
+                $crate::demand::Demand::skip_or_fail($demand, &skip);
+                return Default::default();
+            }
+        }
+    };
+}
+
 /// What [`require!`](crate::require) does with a missing prerequisite: report the skip, or panic
 /// when the tier is demanded (or the demand itself cannot be read).
 pub fn skip_or_fail(skip: &Skip) {
@@ -182,6 +212,27 @@ mod tests {
 
     fn config(text: &str) -> ConfigFile {
         toml::from_str(text).unwrap()
+    }
+
+    fn host_value_or_early_return(demand: &Demand) -> Option<u32> {
+        let value: u32 = require!(
+            Err::<u32, _>(Skip::new(Tier::Host, "no python")),
+            demand = demand
+        );
+        Some(value)
+    }
+
+    #[test]
+    fn require_returns_default_when_prerequisite_is_missing() {
+        let nothing_demanded = Demand::default();
+        assert_eq!(host_value_or_early_return(&nothing_demanded), None);
+    }
+
+    #[test]
+    #[should_panic(expected = "DEMANDED host would skip: no python")]
+    fn require_panics_naming_the_prerequisite_when_the_tier_is_demanded() {
+        let host = Demand::resolve(Some("host"), None).unwrap();
+        host_value_or_early_return(&host);
     }
 
     #[test]

@@ -75,25 +75,6 @@ pub struct FlagOverrides {
     pub config: Option<PathBuf>,
 }
 
-impl FlagOverrides {
-    /// From clap's `--override-input NAME REF` occurrences (each exactly two values).
-    pub fn from_global_args(args: &crate::cli::GlobalArgs) -> anyhow::Result<Self> {
-        let mut inputs = Vec::new();
-        for pair in args.override_input.chunks(2) {
-            match pair {
-                [name, reference] => inputs.push((name.clone(), reference.clone())),
-                other => bail!("--override-input takes NAME REF, got {other:?}"),
-            }
-        }
-        Ok(FlagOverrides {
-            inputs,
-            inventree_src: args.inventree_src.clone(),
-            python: args.python.clone(),
-            config: args.config.clone(),
-        })
-    }
-}
-
 /// The user config file's schema.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -196,6 +177,13 @@ pub fn env_var_for_input(name: &str) -> String {
 }
 
 impl Overrides {
+    /// `(input, flake reference)` of every input override, for `nix --override-input`.
+    pub fn input_pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.inputs
+            .iter()
+            .map(|(name, reference)| (name.as_str(), reference.value.as_str()))
+    }
+
     /// Resolve from the real process environment and the default (or flagged) config file.
     /// `known_inputs` are the flake's input names (from flake.lock), used to map environment
     /// variable names back to input names.

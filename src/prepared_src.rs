@@ -18,7 +18,7 @@ use anyhow::Context as _;
 
 use crate::{
     cache,
-    host::process::{self, Spec},
+    process::isolated::{self, Spec},
 };
 
 /// Preparing runs Django twice (compilemessages, collectstatic) and compiles every module.
@@ -66,7 +66,7 @@ async fn commit_of(source: &Path, logs: &Path) -> String {
         logs,
         logs,
     );
-    match process::run(&head, Duration::from_secs(30)).await {
+    match isolated::run(&head, Duration::from_secs(30)).await {
         Ok(done) if done.success => done.output.trim().to_string(),
         _ => "unknown".into(),
     }
@@ -191,7 +191,7 @@ fn inherited_env() -> BTreeMap<String, String> {
 }
 
 async fn run_checked(spec: &Spec, timeout: Duration, what: &str) -> anyhow::Result<()> {
-    let done = process::run(spec, timeout).await?;
+    let done = isolated::run(spec, timeout).await?;
     if !done.success {
         anyhow::bail!(
             "{what} failed (exit {:?}): {}\n{}",

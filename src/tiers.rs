@@ -1,7 +1,7 @@
 //! Tiers: which checks this machine can run, and why not.
 //!
 //! A tier runs when its prerequisites are present and is skipped, naming the missing prerequisite,
-//! when they are not (or fails, when the tier is demanded: [`crate::demand`]). Tests use [`require!`](crate::require) to skip (passing) with that reason;
+//! when they are not (or fails, when the tier is demanded: [`crate::demand`]). Tests use [`require!`](crate::require) (in `demand`) to skip (passing) with that reason;
 //! `inventree-harness check` runs every registered [`TierRunner`] and prints a table.
 //!
 //! To register a tier: write `pub fn tier_runner() -> TierRunner` in your tier's module and add it
@@ -91,36 +91,6 @@ pub fn report_skip(skip: &Skip) {
     eprintln!("{skip}");
 }
 
-/// Unwrap a [`Prerequisite`] in a test, or report the skip and return early (the test passes) —
-/// unless the tier is demanded (`INVENTREE_HARNESS_REQUIRE_TIERS`, `[ci] require_tiers`): then the
-/// test panics with `DEMANDED <tier> would skip: <reason>` (see [`crate::demand`]).
-///
-/// ```ignore
-/// let nix = inventree_harness::require!(tiers::eval_prerequisites(&ctx).await);
-/// ```
-#[macro_export]
-macro_rules! require {
-    ($prerequisite:expr) => {
-        match $prerequisite {
-            Ok(value) => value,
-            Err(skip) => {
-                $crate::demand::skip_or_fail(&skip);
-                return Default::default();
-            }
-        }
-    };
-    // With an explicit [`crate::demand::Demand`] instead of the process environment's.
-    ($prerequisite:expr, demand = $demand:expr) => {
-        match $prerequisite {
-            Ok(value) => value,
-            Err(skip) => {
-                $crate::demand::Demand::skip_or_fail($demand, &skip);
-                return Default::default();
-            }
-        }
-    };
-}
-
 /// How a tier ended when `check` ran it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TierOutcome {
@@ -201,27 +171,6 @@ mod tests {
     fn skip_is_reported_with_tier_and_reason() {
         let skip = Skip::new(Tier::Eval, "nix not found on PATH");
         assert_eq!(skip.to_string(), "SKIPPED eval: nix not found on PATH");
-    }
-
-    fn host_value_or_early_return(demand: &crate::demand::Demand) -> Option<u32> {
-        let value: u32 = require!(
-            Err::<u32, _>(Skip::new(Tier::Host, "no python")),
-            demand = demand
-        );
-        Some(value)
-    }
-
-    #[test]
-    fn require_returns_default_when_prerequisite_is_missing() {
-        let nothing_demanded = crate::demand::Demand::default();
-        assert_eq!(host_value_or_early_return(&nothing_demanded), None);
-    }
-
-    #[test]
-    #[should_panic(expected = "DEMANDED host would skip: no python")]
-    fn require_panics_naming_the_prerequisite_when_the_tier_is_demanded() {
-        let host = crate::demand::Demand::resolve(Some("host"), None).unwrap();
-        host_value_or_early_return(&host);
     }
 
     #[test]

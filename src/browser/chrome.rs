@@ -33,13 +33,13 @@ pub struct BrowserTools {
 pub fn locate_tools(
     chromium: Option<&Path>,
     chromedriver: Option<&Path>,
-) -> Result<BrowserTools, String> {
+) -> anyhow::Result<BrowserTools> {
     let chromium = match chromium {
         Some(p) => existing(p, "Chromium")?,
         None => env_path(ENV_CHROMIUM, "Chromium")?
             .or_else(|| CHROMIUM_NAMES.iter().find_map(|n| which::which(n).ok()))
             .ok_or_else(|| {
-                format!(
+                anyhow::anyhow!(
                     "no Chromium found (looked for {} on PATH; set {ENV_CHROMIUM} or --chromium; \
                      Debian: apt-get install chromium chromium-driver)",
                     CHROMIUM_NAMES.join(", ")
@@ -51,7 +51,7 @@ pub fn locate_tools(
         None => env_path(ENV_CHROMEDRIVER, "chromedriver")?
             .or_else(|| which::which("chromedriver").ok())
             .ok_or_else(|| {
-                format!(
+                anyhow::anyhow!(
                     "no chromedriver found on PATH (set {ENV_CHROMEDRIVER} or --chromedriver; \
                      Debian: apt-get install chromium-driver)"
                 )
@@ -63,22 +63,22 @@ pub fn locate_tools(
     })
 }
 
-fn env_path(var: &str, what: &str) -> Result<Option<PathBuf>, String> {
+fn env_path(var: &str, what: &str) -> anyhow::Result<Option<PathBuf>> {
     match std::env::var_os(var) {
         Some(v) if !v.is_empty() => existing(Path::new(&v), what)
             .map(Some)
-            .map_err(|e| format!("{e} (from {var})")),
+            .map_err(|e| anyhow::anyhow!("{e} (from {var})")),
         _ => Ok(None),
     }
 }
 
-fn existing(p: &Path, what: &str) -> Result<PathBuf, String> {
+fn existing(p: &Path, what: &str) -> anyhow::Result<PathBuf> {
     if p.is_file() {
         Ok(p.to_path_buf())
     } else if let Ok(found) = which::which(p) {
         Ok(found)
     } else {
-        Err(format!("{what} {} does not exist", p.display()))
+        anyhow::bail!("{what} {} does not exist", p.display())
     }
 }
 
@@ -177,6 +177,7 @@ mod tests {
     #[test]
     fn an_explicit_path_that_does_not_exist_is_named() {
         let err = locate_tools(Some(Path::new("/nonexistent/chromium")), None).unwrap_err();
+        let err = err.to_string();
         assert!(err.contains("/nonexistent/chromium"), "{err}");
     }
 }

@@ -289,7 +289,7 @@ async fn step_screenshot(
     match steps::screenshot(session, &opts.run_dir, &name).await {
         Ok(name) => Some(name),
         Err(why) => {
-            report.notes.push(format!("{}: {why}", step.id()));
+            report.notes.push(format!("{}: {why:#}", step.id()));
             None
         }
     }

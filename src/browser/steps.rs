@@ -565,14 +565,11 @@ fn path_of(url: &str) -> String {
         .unwrap_or_else(|_| url.to_string())
 }
 
-/// Save a screenshot of the current page as `dir/name`; a failure to do so is returned as text
-/// for the report, never as a failed step.
-pub async fn screenshot(session: &Session, dir: &Path, name: &str) -> Result<String, String> {
-    let png = session
-        .screenshot()
-        .await
-        .map_err(|e| format!("no screenshot: {e:#}"))?;
-    std::fs::write(dir.join(name), png).map_err(|e| format!("writing screenshot {name}: {e}"))?;
+/// Save a screenshot of the current page as `dir/name`; the caller makes a failure a note of the
+/// report, never a failed step.
+pub async fn screenshot(session: &Session, dir: &Path, name: &str) -> anyhow::Result<String> {
+    let png = session.screenshot().await.context("no screenshot")?;
+    std::fs::write(dir.join(name), png).with_context(|| format!("writing screenshot {name}"))?;
     Ok(name.to_string())
 }
 

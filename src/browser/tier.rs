@@ -55,7 +55,7 @@ pub fn frontend_manifest(src: &Path) -> PathBuf {
 
 pub async fn browser_prerequisites(ctx: &Context) -> Prerequisite<BrowserEnv> {
     let skip = |reason: String| Skip::new(Tier::Browser, reason);
-    let tools = chrome::locate_tools(None, None).map_err(skip)?;
+    let tools = chrome::locate_tools(None, None).map_err(|e| skip(format!("{e:#}")))?;
     let mut host = host_prerequisites(ctx)
         .await
         .map_err(|s| skip(format!("needs the host tier: {}", s.reason)))?;
@@ -394,14 +394,14 @@ pub fn expected_failure(how: Deployment) -> Option<Step> {
 }
 
 /// Whether `report` is what `how` must produce; the message says what differed.
-pub fn verdict_matches(how: Deployment, report: &Report) -> Result<(), String> {
+pub fn verdict_matches(how: Deployment, report: &Report) -> anyhow::Result<()> {
     match (expected_failure(how), report.failed_step) {
         (None, None) => Ok(()),
         (expected, got) => {
             if expected == got {
                 Ok(())
             } else {
-                Err(format!(
+                Err(anyhow::anyhow!(
                     "{how:?}: expected {}, got {}:\n{}",
                     expected
                         .map(|s| format!("a failure at {}", s.id()))
@@ -462,7 +462,7 @@ pub async fn run_all(ctx: &Context) -> anyhow::Result<String> {
         let dir = runs.join(format!("{fixture}-{how:?}").to_lowercase());
         let report = scenario(&env, &plans, &prepared, fixture, how, &dir).await?;
         eprint!("{}", report.render());
-        verdict_matches(how, &report).map_err(|e| anyhow::anyhow!(e))?;
+        verdict_matches(how, &report)?;
         lines.push(format!("{fixture}/{how:?} {:.0} s", report.seconds));
     }
     Ok(format!(
@@ -513,7 +513,7 @@ mod tests {
     fn broken_deployments_must_fail_at_the_login_page() {
         for how in [Deployment::StaticMissing, Deployment::SiteUrlMismatch] {
             assert!(verdict_matches(how, &report(Some(Step::LoginPage))).is_ok());
-            let err = verdict_matches(how, &report(None)).unwrap_err();
+            let err = verdict_matches(how, &report(None)).unwrap_err().to_string();
             assert!(
                 err.contains("expected a failure at login-page, got a pass"),
                 "{err}"

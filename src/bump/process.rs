@@ -4,17 +4,17 @@
 
 use std::{path::Path, time::Duration};
 
+use anyhow::Context as _;
+
 use crate::process::Spec;
 
 /// What a bump step's program printed, and how it exited.
 pub type ProcessOutput = crate::process::Finished;
 
 /// Run `argv` in `dir`; `Err` only when it could not be started or timed out (both named).
-pub async fn run(argv: &[String], dir: &Path, timeout: Duration) -> Result<ProcessOutput, String> {
-    let spec = Spec::from_argv(argv).ok_or("empty command")?.cwd(dir);
-    crate::process::run(&spec, timeout)
-        .await
-        .map_err(|e| e.to_string())
+pub async fn run(argv: &[String], dir: &Path, timeout: Duration) -> anyhow::Result<ProcessOutput> {
+    let spec = Spec::from_argv(argv).context("empty command")?.cwd(dir);
+    Ok(crate::process::run(&spec, timeout).await?)
 }
 
 #[cfg(test)]
@@ -39,6 +39,6 @@ mod tests {
         let err = run(&[], Path::new("."), Duration::from_secs(10))
             .await
             .unwrap_err();
-        assert_eq!(err, "empty command");
+        assert_eq!(err.to_string(), "empty command");
     }
 }

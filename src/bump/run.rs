@@ -127,9 +127,7 @@ async fn read_feed(path: Option<&Path>) -> Result<String> {
 /// Copy the files git tracks (what the flake sees) into `dest`.
 async fn copy_checkout(src: &Path, dest: &Path) -> Result<usize> {
     let argv = ["git", "ls-files", "-z"].map(String::from);
-    let out = process::run(&argv, src, Duration::from_secs(60))
-        .await
-        .map_err(anyhow::Error::msg)?;
+    let out = process::run(&argv, src, Duration::from_secs(60)).await?;
     if !out.success {
         bail!(
             "`git ls-files` in {} failed: {}",
@@ -170,17 +168,16 @@ fn copy_files(files: &[String], src: &Path, dest: &Path) -> Result<usize> {
     Ok(copied)
 }
 
-async fn prefetch(ctx: &Context, url: &str) -> Result<hashes::Prefetched, String> {
+async fn prefetch(ctx: &Context, url: &str) -> Result<hashes::Prefetched> {
     let output = crate::nix::NixCommand::new(["store", "prefetch-file"])
         .args(["--json", "--hash-type", "sha256", "--unpack", url])
         .timeout(PREFETCH_TIMEOUT.min(ctx.nix_timeout.max(NETWORK_TIMEOUT)))
         .run()
-        .await
-        .map_err(|e| e.to_string())?;
-    hashes::parse_prefetch(&output.stdout).map_err(|e| e.to_string())
+        .await?;
+    Ok(hashes::parse_prefetch(&output.stdout)?)
 }
 
-async fn tag_commit(tag: &str) -> Result<String, String> {
+async fn tag_commit(tag: &str) -> Result<String> {
     let argv = vec![
         "git".to_owned(),
         "ls-remote".to_owned(),
@@ -190,19 +187,19 @@ async fn tag_commit(tag: &str) -> Result<String, String> {
     ];
     let out = process::run(&argv, Path::new("/"), NETWORK_TIMEOUT).await?;
     if !out.success {
-        return Err(format!(
+        bail!(
             "`{}` failed: {}",
             argv.join(" "),
             tail(out.stderr.trim(), 3)
-        ));
+        );
     }
     sources::commit_from_ls_remote(&out.stdout, tag)
-        .ok_or_else(|| format!("{} has no tag {tag}", sources::REPOSITORY))
+        .with_context(|| format!("{} has no tag {tag}", sources::REPOSITORY))
 }
 
 /// `YYYY-MM-DD` of a commit: a shallow, tree-less fetch of the tag into a scratch repository.
-async fn commit_date(tag: &str, commit: &str) -> Result<String, String> {
-    let scratch = tempfile::tempdir().map_err(|e| format!("creating a scratch repository: {e}"))?;
+async fn commit_date(tag: &str, commit: &str) -> Result<String> {
+    let scratch = tempfile::tempdir().context("creating a scratch repository")?;
     let dir = scratch.path();
     let git = |args: &[&str]| -> Vec<String> {
         std::iter::once("git")
@@ -224,11 +221,11 @@ async fn commit_date(tag: &str, commit: &str) -> Result<String, String> {
     ] {
         let out = process::run(&argv, dir, NETWORK_TIMEOUT).await?;
         if !out.success {
-            return Err(format!(
+            bail!(
                 "`{}` failed: {}",
                 argv.join(" "),
                 tail(out.stderr.trim(), 3)
-            ));
+            );
         }
     }
     let argv = git(&[
@@ -242,11 +239,11 @@ async fn commit_date(tag: &str, commit: &str) -> Result<String, String> {
     if out.success && date.len() == 10 {
         Ok(date)
     } else {
-        Err(format!(
+        bail!(
             "`{}` failed: {}",
             argv.join(" "),
             tail(out.stderr.trim(), 3)
-        ))
+        )
     }
 }
 
@@ -271,11 +268,11 @@ fn settle(
     steps: &mut Steps,
     name: &str,
     started: Instant,
-    result: Result<String, String>,
+    result: Result<String>,
     pinned_same_version: Option<&str>,
     placeholder: &str,
 ) -> Obtained {
-    match (result, pinned_same_version) {
+    match (result.map_err(|e| format!("{e:#}")), pinned_same_version) {
         (Ok(value), _) => {
             steps.push(name, started, Outcome::Passed, value.clone(), "");
             Obtained::New(value)
@@ -402,25 +399,8 @@ pub async fn run(ctx: &Context, opts: &BumpOptions) -> Result<BumpOutcome> {
     // 6. The tiers, on the rewritten tree.
     if opts.tiers {
         run_tiers(&ws_ctx, &mut bump.steps, &mut pin_changes).await;
-        let t = Instant::now();
-        let host = match (&source, &lock) {
-            (None, _) => TierOutcome::Skipped {
-                reason: "no source tree of the release (prefetch failed; pass --source DIR)".into(),
-            },
-            (_, None) => TierOutcome::Skipped {
-                reason: "the lock step did not pass".into(),
-            },
-            (Some(tree), Some(_)) => {
-                rehearsal::host_on_new_version(
-                    &ws_ctx,
-                    tree,
-                    &bump.report_dir,
-                    opts.interpreter.as_deref(),
-                )
-                .await
-            }
-        };
-        outcome_step(&mut bump.steps, "host", t, host);
+        bump.host_step(&ws_ctx, source.as_deref(), lock.is_some())
+            .await;
     }
 
     let report = BumpReport {
@@ -442,6 +422,30 @@ pub async fn run(ctx: &Context, opts: &BumpOptions) -> Result<BumpOutcome> {
 }
 
 impl Bump<'_> {
+    /// Step 6's host tier: the release's tree under the rewritten module, with a venv from the
+    /// regenerated lock; skipped without a tree or a lock.
+    async fn host_step(&mut self, ws_ctx: &Context, source: Option<&Path>, locked: bool) {
+        let t = Instant::now();
+        let host = match (source, locked) {
+            (None, _) => TierOutcome::Skipped {
+                reason: "no source tree of the release (prefetch failed; pass --source DIR)".into(),
+            },
+            (_, false) => TierOutcome::Skipped {
+                reason: "the lock step did not pass".into(),
+            },
+            (Some(tree), true) => {
+                rehearsal::host_on_new_version(
+                    ws_ctx,
+                    tree,
+                    &self.report_dir,
+                    self.opts.interpreter.as_deref(),
+                )
+                .await
+            }
+        };
+        outcome_step(&mut self.steps, "host", t, host);
+    }
+
     /// Step 1: the release to move to; `None` when the feed could not say (the step failed).
     async fn resolve_target(&mut self) -> Option<Version> {
         let t = Instant::now();
@@ -582,6 +586,7 @@ impl Bump<'_> {
                         Some(date)
                     }
                     Err(e) => {
+                        let e = format!("{e:#}");
                         let summary =
                             format!("commit date unknown, pinned as null ({})", first_line(&e));
                         self.steps.push("date", t, Outcome::Skipped, summary, e);
@@ -684,7 +689,8 @@ impl Bump<'_> {
                 Ok(None)
             }
             Err(e) => {
-                self.steps.push("lock", t, Outcome::Failed, e, "");
+                self.steps
+                    .push("lock", t, Outcome::Failed, format!("{e:#}"), "");
                 Ok(None)
             }
         }
@@ -771,9 +777,7 @@ async fn init_workspace_repository(ws: &Path) -> Result<()> {
         ["git", "add", "-A"].as_slice(),
     ] {
         let argv: Vec<String> = argv.iter().map(|a| (*a).to_owned()).collect();
-        let out = process::run(&argv, ws, Duration::from_secs(60))
-            .await
-            .map_err(anyhow::Error::msg)?;
+        let out = process::run(&argv, ws, Duration::from_secs(60)).await?;
         if !out.success {
             bail!(
                 "`{}` in {} failed: {}",
@@ -857,7 +861,7 @@ fn lock_script_argv(
 async fn lock_from_scratch(
     argv: &[String],
     workspace: &Path,
-) -> Result<Result<process::ProcessOutput, String>> {
+) -> Result<Result<process::ProcessOutput>> {
     let lock_path = workspace.join("uv.lock");
     let previous = std::fs::read(&lock_path).ok();
     if previous.is_some() {
@@ -997,16 +1001,16 @@ async fn instantiate_all(ws: &Context) -> TierOutcome {
         ])
         .run()
         .await
-        .map_err(|e| e.to_string())
+        .map_err(anyhow::Error::from)
         .and_then(|out| {
             serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&out.stdout)
-                .map_err(|e| format!("unexpected `nix eval` output: {e}"))
+                .context("unexpected `nix eval` output")
         });
     let packages = match packages {
         Ok(p) => p.len(),
         Err(e) => {
             return TierOutcome::Failed {
-                details: format!("packages: {e}"),
+                details: format!("packages: {e:#}"),
             }
         }
     };
@@ -1047,12 +1051,10 @@ fn correct_pin(
     specified: &str,
     got: &str,
     pin_changes: &mut Vec<FieldChange>,
-) -> Result<&'static str, String> {
-    let mut file = PinFile::load(&ws.flake_dir).map_err(|e| format!("{e:#}"))?;
+) -> Result<&'static str> {
+    let mut file = PinFile::load(&ws.flake_dir)?;
     let Some(field) = pinned_hash_field(&file.pin, specified) else {
-        return Err(format!(
-            "a mismatch for {specified}, which is not exactly one of the pinned hashes"
-        ));
+        bail!("a mismatch for {specified}, which is not exactly one of the pinned hashes");
     };
     let mut new = file.pin.clone();
     match field {
@@ -1060,7 +1062,7 @@ fn correct_pin(
         "frontendHash" => new.frontend_hash = got.to_owned(),
         _ => new.yarn_deps_hash = Some(got.to_owned()),
     }
-    file.update(&new).map_err(|e| format!("{e:#}"))?;
+    file.update(&new)?;
     match pin_changes.iter_mut().find(|c| c.field == field) {
         Some(change) => change.new = got.to_owned(),
         None => pin_changes.push(FieldChange {
@@ -1090,13 +1092,13 @@ async fn build_correcting_pin(ws: &Context, pin_changes: &mut Vec<FieldChange>) 
         ])
         .run()
         .await
-        .map_err(|e| e.to_string())
-        .and_then(|o| serde_json::from_str::<Vec<String>>(&o.stdout).map_err(|e| e.to_string()))
+        .map_err(anyhow::Error::from)
+        .and_then(|o| Ok(serde_json::from_str::<Vec<String>>(&o.stdout)?))
     {
         Ok(names) => names,
         Err(e) => {
             return TierOutcome::Failed {
-                details: format!("listing packages: {e}"),
+                details: format!("listing packages: {e:#}"),
             }
         }
     };
@@ -1124,7 +1126,7 @@ async fn build_correcting_pin(ws: &Context, pin_changes: &mut Vec<FieldChange>) 
                             corrected.push(field);
                         }
                         Err(e) => {
-                            failed.push(format!("{name}: {e}"));
+                            failed.push(format!("{name}: {e:#}"));
                             break;
                         }
                     }

@@ -14,10 +14,7 @@ pub mod vm;
 
 use std::process::ExitCode;
 
-use crate::{
-    cli::{Cli, Command},
-    context::Context,
-};
+use crate::cli::{Cli, Command};
 
 /// Exit code when a check failed (a finding about the project).
 pub const EXIT_FAILED: u8 = 1;
@@ -26,7 +23,7 @@ pub const EXIT_FAILED: u8 = 1;
 pub const EXIT_ERROR: u8 = 2;
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let ctx = Context::from_args(&cli.global)?;
+    let ctx = cli.global.context()?;
     match cli.command {
         Command::Eval(args) => eval::run(&ctx, args).await,
         Command::Check(args) => check::run(&ctx, args).await,

@@ -14,9 +14,12 @@ use super::{
     layout::{self, Layout},
     plan::HostPlan,
     prerequisites::HostEnv,
-    process::{self, Finished, Running, Spec},
 };
 use crate::probe::{self, Credentials, ProbeOptions, ProbeReport};
+use crate::process::{
+    isolated::{self, Spec},
+    Finished, Running,
+};
 use crate::util::{copy_file, free_port, tail};
 
 /// Setup includes migrating an empty database (~1-2 min on 2 cores).
@@ -27,6 +30,16 @@ pub const STOP_GRACE: Duration = Duration::from_secs(15);
 /// The user the harness creates (through the admin command) when a fixture declares no
 /// superuser with a password.
 pub const PROBE_USER: &str = "harness-probe";
+
+/// A migrated database and the secret key it belongs with: django-q signs queued tasks with
+/// the key, and InvenTree fails to start (KeyError 'func' in `check_existing_task`) when the
+/// queue holds tasks signed with another key — so a copy without its key would be a broken
+/// data dir no admin has.
+#[derive(Debug, Clone)]
+pub struct Template {
+    pub database: PathBuf,
+    pub secret_key: Option<PathBuf>,
+}
 
 pub struct Instance {
     pub plan: HostPlan,
@@ -185,7 +198,7 @@ impl Instance {
 
     /// The setup unit: runs to completion; the result says whether it succeeded.
     pub async fn setup(&self) -> anyhow::Result<Finished> {
-        process::run(&self.spec("setup", &self.layout.setup_argv), SETUP_TIMEOUT).await
+        isolated::run(&self.spec("setup", &self.layout.setup_argv), SETUP_TIMEOUT).await
     }
 
     /// Setup that must succeed.
@@ -214,12 +227,12 @@ impl Instance {
         for (k, v) in extra_env {
             spec.env.insert(k.to_string(), v.to_string());
         }
-        process::run(&spec, Duration::from_secs(300)).await
+        isolated::run(&spec, Duration::from_secs(300)).await
     }
 
     pub fn start_server(&mut self) -> anyhow::Result<()> {
         anyhow::ensure!(self.server.is_none(), "server already running");
-        self.server = Some(process::start(
+        self.server = Some(isolated::start(
             &self.spec("server", &self.layout.server_argv),
         )?);
         Ok(())
@@ -227,7 +240,7 @@ impl Instance {
 
     pub fn start_cluster(&mut self) -> anyhow::Result<()> {
         anyhow::ensure!(self.cluster.is_none(), "cluster already running");
-        self.cluster = Some(process::start(
+        self.cluster = Some(isolated::start(
             &self.spec("cluster", &self.layout.cluster_argv),
         )?);
         Ok(())
@@ -367,7 +380,7 @@ impl Instance {
 
     /// Starts from a copy of a migrated template (database and its secret key), so a scenario
     /// that is not about migrating does not spend minutes on it.
-    pub async fn copy_template(&self, template: &super::scenarios::Template) -> anyhow::Result<()> {
+    pub async fn copy_template(&self, template: &Template) -> anyhow::Result<()> {
         self.copy_database_from(&template.database).await?;
         if let (Some(key), Some(target)) = (&template.secret_key, self.secret_key_file()) {
             copy_file(key, &target)

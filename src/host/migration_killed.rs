@@ -57,7 +57,7 @@ async fn applied_migrations(host: &HostEnv, instance: &Instance) -> anyhow::Resu
 /// returns how many were applied at the kill.
 async fn kill_setup_mid_migration(host: &HostEnv, instance: &Instance) -> anyhow::Result<u64> {
     let spec = instance.spec("setup-killed", &instance.layout.setup_argv);
-    let mut setup = super::process::start(&spec)?;
+    let mut setup = crate::process::isolated::start(&spec)?;
     let started = Instant::now();
     loop {
         if let Some(status) = setup.exited() {

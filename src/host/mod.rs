@@ -3,11 +3,12 @@
 //! then probed, restarted, broken on purpose, and torn down with nothing left running.
 //!
 //! `plan` gets what to run from the eval (or recorded plans), `layout` moves it under a
-//! temporary directory, `process` runs and stops process groups, `instance` is one InvenTree,
+//! temporary directory, `instance` is one InvenTree (its programs run through
+//! `crate::process::isolated`),
 //! `postgres` a throw-away PostgreSQL server, `web_login` a login as the web UI does it,
 //! `scenarios` the checks with their figures; `email`, `plugins`, `cache_down`,
-//! `media_unwritable`, `migration_killed` and `postgresql` (the database down at start, then end to end) more of
-//! them. `upgrade` (with `upgrade_data`, and `upgrade_tier` running it) is the upgrade tier's
+//! `media_unwritable`, `migration_killed` and `postgresql` (the database down at start, then end
+//! to end) more of them. `upgrade` (with `upgrade_data`, and `upgrade_tier` running it) is the upgrade tier's
 //! drill from an older InvenTree tree to this one.
 
 pub mod cache_down;
@@ -22,7 +23,6 @@ pub mod plugins;
 pub mod postgres;
 pub mod postgresql;
 pub mod prerequisites;
-pub mod process;
 pub mod redis;
 pub mod scenarios;
 pub mod upgrade;
@@ -60,9 +60,16 @@ fn show(reports: &mut Vec<scenarios::ScenarioReport>, report: scenarios::Scenari
     reports.push(report);
 }
 
+/// The plan of `fixture` among those loaded.
+fn plan_for<'a>(plans: &'a [HostPlan], fixture: &str) -> anyhow::Result<&'a HostPlan> {
+    plans
+        .iter()
+        .find(|p| p.fixture == fixture)
+        .ok_or_else(|| anyhow::anyhow!("no plan for {fixture}"))
+}
+
 /// Runs every scenario; returns a one-line summary and the reports.
 pub async fn run_all(ctx: &Context) -> anyhow::Result<(String, Vec<scenarios::ScenarioReport>)> {
-    use anyhow::Context as _;
     let started = std::time::Instant::now();
     let env = host_prerequisites(ctx)
         .await
@@ -71,57 +78,16 @@ pub async fn run_all(ctx: &Context) -> anyhow::Result<(String, Vec<scenarios::Sc
         .await?;
     let (plans, origin) = plan::load(ctx, plan::FIXTURES).await?;
     eprintln!("   {origin}");
-    let find = |name: &str| {
-        plans
-            .iter()
-            .find(|p| p.fixture == name)
-            .with_context(|| format!("no plan for {name}"))
-    };
-    let defaults = find("defaults-sqlite")?;
-    let users = find("users")?;
+    let defaults = plan_for(&plans, "defaults-sqlite")?;
     let keep = tempfile::Builder::new()
         .prefix("inventree-host-template.")
         .tempdir()?;
     let mut reports = Vec::new();
     show(&mut reports, scenarios::defaults(&env, defaults).await?);
     let template = scenarios::migrated_template(&env, defaults, keep.path()).await?;
-    show(
-        &mut reports,
-        scenarios::restart(&env, defaults, &template).await?,
-    );
-    show(
-        &mut reports,
-        scenarios::worker_death(&env, defaults, &template).await?,
-    );
-    show(
-        &mut reports,
-        scenarios::printing(&env, defaults, &template).await?,
-    );
-    show(
-        &mut reports,
-        email::email(&env, find("email")?, &template).await?,
-    );
-    let workspace = plugins::workspace(&ctx.flake_dir);
-    show(
-        &mut reports,
-        plugins::plugins(&env, find("plugins")?, &template, &workspace).await?,
-    );
-    match redis::find() {
-        Ok(_) => show(
-            &mut reports,
-            cache_down::cache_down(&env, find("redis-cache")?, &template).await?,
-        ),
-        Err(why) => eprintln!("   cache down skipped: {why}"),
-    }
-    show(
-        &mut reports,
-        scenarios::users(&env, users, &template).await?,
-    );
+    from_template(ctx, &env, &plans, &template, &mut reports).await?;
+    let users = plan_for(&plans, "users")?;
     show(&mut reports, scenarios::bad_input(&env, users).await?);
-    show(
-        &mut reports,
-        media_unwritable::media_unwritable(&env, defaults, &template).await?,
-    );
     show(
         &mut reports,
         migration_killed::migration_killed(&env, defaults).await?,
@@ -129,7 +95,7 @@ pub async fn run_all(ctx: &Context) -> anyhow::Result<(String, Vec<scenarios::Sc
     let postgres = match scenarios::postgres_unavailable(&env).await {
         Some(why) => format!("postgresql skipped: {why}"),
         None => {
-            let postgresql_local = find("postgresql-local")?;
+            let postgresql_local = plan_for(&plans, "postgresql-local")?;
             show(
                 &mut reports,
                 postgresql::postgresql(&env, postgresql_local).await?,
@@ -137,6 +103,59 @@ pub async fn run_all(ctx: &Context) -> anyhow::Result<(String, Vec<scenarios::Sc
             "postgresql passed".into()
         }
     };
+    let summary = summary(&reports, &postgres, started.elapsed(), &origin);
+    Ok((summary, reports))
+}
+
+/// The scenarios that start from the migrated template (none of them is about migrating).
+async fn from_template(
+    ctx: &Context,
+    env: &HostEnv,
+    plans: &[HostPlan],
+    template: &scenarios::Template,
+    reports: &mut Vec<scenarios::ScenarioReport>,
+) -> anyhow::Result<()> {
+    let defaults = plan_for(plans, "defaults-sqlite")?;
+    show(reports, scenarios::restart(env, defaults, template).await?);
+    show(
+        reports,
+        scenarios::worker_death(env, defaults, template).await?,
+    );
+    show(reports, scenarios::printing(env, defaults, template).await?);
+    let email_plan = plan_for(plans, "email")?;
+    show(reports, email::email(env, email_plan, template).await?);
+    let workspace = plugins::workspace(&ctx.flake_dir);
+    let plugins_plan = plan_for(plans, "plugins")?;
+    show(
+        reports,
+        plugins::plugins(env, plugins_plan, template, &workspace).await?,
+    );
+    match redis::find() {
+        Ok(_) => {
+            let cache_plan = plan_for(plans, "redis-cache")?;
+            show(
+                reports,
+                cache_down::cache_down(env, cache_plan, template).await?,
+            );
+        }
+        Err(why) => eprintln!("   cache down skipped: {why}"),
+    }
+    let users = plan_for(plans, "users")?;
+    show(reports, scenarios::users(env, users, template).await?);
+    show(
+        reports,
+        media_unwritable::media_unwritable(env, defaults, template).await?,
+    );
+    Ok(())
+}
+
+/// `check`'s one line for the tier: scenarios passed, the headline figures, the time in all.
+fn summary(
+    reports: &[scenarios::ScenarioReport],
+    postgres: &str,
+    elapsed: std::time::Duration,
+    origin: &PlanOrigin,
+) -> String {
     let figure = |scenario: &str, prefix: &str| {
         reports
             .iter()
@@ -146,17 +165,16 @@ pub async fn run_all(ctx: &Context) -> anyhow::Result<(String, Vec<scenarios::Sc
             .map(|(_, s)| format!("{s:.1} s"))
             .unwrap_or_else(|| "-".into())
     };
-    let summary = format!(
+    format!(
         "{} scenarios passed, {postgres}; cold start {}, warm restart {}, task round trip {}; {:.0} s in all ({})",
         reports.len(),
         figure("defaults", "cold start"),
         figure("restart", "warm restart"),
         figure("defaults", "task round trip"),
-        started.elapsed().as_secs_f64(),
+        elapsed.as_secs_f64(),
         match origin {
             PlanOrigin::Evaluated { .. } => "plans evaluated",
             PlanOrigin::Recorded { .. } => "plans recorded",
         }
-    );
-    Ok((summary, reports))
+    )
 }

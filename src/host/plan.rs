@@ -68,6 +68,25 @@ pub struct UnitFile {
 }
 
 impl HostPlan {
+    /// `LoadCredential=NAME:PATH` entries of every unit: (name, path), each once.
+    pub fn load_credentials(&self) -> Vec<(String, String)> {
+        let mut found = Vec::new();
+        for unit in self.system.units.values() {
+            for line in unit.text.lines() {
+                let Some(value) = line.strip_prefix("LoadCredential=") else {
+                    continue;
+                };
+                if let Some((name, path)) = value.split_once(':') {
+                    let entry = (name.to_string(), path.to_string());
+                    if !found.contains(&entry) {
+                        found.push(entry);
+                    }
+                }
+            }
+        }
+        found
+    }
+
     /// `services.inventree.dataDir`, which every path rewrite starts from.
     pub fn data_dir(&self) -> anyhow::Result<&str> {
         self.internal

@@ -71,7 +71,7 @@ pub async fn server_for(instance: &super::Instance) -> anyhow::Result<Option<PgS
 const SEARCH_DIRS: &[&str] = &["/usr/lib/postgresql", "/usr/local/pgsql"];
 
 /// The directory holding `initdb`, `pg_ctl` and `postgres`, or why there is none.
-pub fn find_bin_dir() -> Result<PathBuf, String> {
+pub fn find_bin_dir() -> anyhow::Result<PathBuf> {
     if let Ok(pg_ctl) = which::which("pg_ctl") {
         let resolved = pg_ctl.canonicalize().unwrap_or(pg_ctl);
         if let Some(dir) = resolved.parent() {
@@ -97,9 +97,8 @@ pub fn find_bin_dir() -> Result<PathBuf, String> {
             return Ok(dir);
         }
     }
-    Err(
+    anyhow::bail!(
         "no PostgreSQL server binaries (initdb, pg_ctl): install Debian's `postgresql` package"
-            .into(),
     )
 }
 
@@ -128,7 +127,7 @@ pub struct PgServer {
 impl PgServer {
     /// Creates and starts a server under `base`, listening in `socket_dir` only.
     pub async fn start(base: &Path, socket_dir: &Path) -> anyhow::Result<PgServer> {
-        let bin_dir = find_bin_dir().map_err(anyhow::Error::msg)?;
+        let bin_dir = find_bin_dir()?;
         let ids = if nix::unistd::Uid::effective().is_root() {
             Some(account_ids(SERVER_ACCOUNT).with_context(|| {
                 format!("running as root, initdb needs the `{SERVER_ACCOUNT}` account")

@@ -18,7 +18,6 @@ use super::{
     plan::HostPlan,
     postgres::{FixtureDatabase, PgServer},
     prerequisites::HostEnv,
-    process,
     scenarios::{
         completed_round_trip, expect_line, healthy, teardown, token_client, ScenarioReport,
     },
@@ -68,7 +67,9 @@ async fn wait_while_down(
 ) -> anyhow::Result<()> {
     let wait_argv = instance.plan.command("wait-for-db")?.to_vec();
     let spec = instance.spec("wait-for-db", &wait_argv);
-    let waiting = tokio::spawn(async move { process::run(&spec, Duration::from_secs(120)).await });
+    let waiting = tokio::spawn(async move {
+        crate::process::isolated::run(&spec, Duration::from_secs(120)).await
+    });
     tokio::time::sleep(DOWN_FOR).await;
     anyhow::ensure!(
         !waiting.is_finished(),

@@ -154,7 +154,7 @@ async fn tree_and_python(
     }
     check_python_imports(&python.value)
         .await
-        .map_err(|why| skip(format!("Python {}: {why}", python.value.display())))?;
+        .map_err(|why| skip(format!("Python {}: {why:#}", python.value.display())))?;
     Ok(HostEnv {
         src: src.value.clone(),
         python: python.value.clone(),
@@ -171,15 +171,12 @@ async fn tree_and_python(
 }
 
 /// The modules the server and worker cannot start without.
-async fn check_python_imports(python: &Path) -> Result<(), String> {
+async fn check_python_imports(python: &Path) -> anyhow::Result<()> {
     let check = Spec::new(python).args(["-c", "import django, django_q, gunicorn, rest_framework"]);
     match process::run(&check, Duration::from_secs(60)).await {
-        Err(RunError::Timeout { .. }) => Err("importing Django took more than 60 s".into()),
-        Err(e) => Err(format!("cannot run it: {e}")),
+        Err(RunError::Timeout { .. }) => anyhow::bail!("importing Django took more than 60 s"),
+        Err(e) => anyhow::bail!("cannot run it: {e}"),
         Ok(done) if done.success => Ok(()),
-        Ok(done) => Err(format!(
-            "lacks InvenTree's dependencies: {}",
-            tail(&done.stderr, 1)
-        )),
+        Ok(done) => anyhow::bail!("lacks InvenTree's dependencies: {}", tail(&done.stderr, 1)),
     }
 }

@@ -20,9 +20,10 @@ pub struct RedisServer {
 }
 
 /// `redis-server`, or why there is none.
-pub fn find() -> Result<PathBuf, String> {
-    which::which("redis-server")
-        .map_err(|_| "no redis-server on PATH: install Debian's `redis-server` package".to_string())
+pub fn find() -> anyhow::Result<PathBuf> {
+    which::which("redis-server").map_err(|_| {
+        anyhow::anyhow!("no redis-server on PATH: install Debian's `redis-server` package")
+    })
 }
 
 impl RedisServer {
@@ -32,7 +33,7 @@ impl RedisServer {
             port,
             password: password.to_string(),
             dir: dir.to_path_buf(),
-            program: find().map_err(anyhow::Error::msg)?,
+            program: find()?,
             running: None,
         };
         server.start_again().await?;

@@ -124,15 +124,8 @@ pub async fn migrated_template(
     })
 }
 
-/// A migrated database and the secret key it belongs with: django-q signs queued tasks with
-/// the key, and InvenTree fails to start (KeyError 'func' in `check_existing_task`) when the
-/// queue holds tasks signed with another key — so a copy without its key would be a broken
-/// data dir no admin has.
-#[derive(Debug, Clone)]
-pub struct Template {
-    pub database: PathBuf,
-    pub secret_key: Option<PathBuf>,
-}
+/// Scenarios start from [`Template`]s; it lives with [`Instance::copy_template`].
+pub use super::instance::Template;
 
 fn api(instance: &Instance) -> anyhow::Result<ApiClient> {
     ApiClient::new(&instance.url())
@@ -912,7 +905,7 @@ fn tree(dir: &Path) -> std::collections::BTreeSet<PathBuf> {
 /// Why the PostgreSQL scenario cannot run here, if it cannot.
 pub async fn postgres_unavailable(host: &HostEnv) -> Option<String> {
     if let Err(why) = postgres::find_bin_dir() {
-        return Some(why);
+        return Some(format!("{why:#}"));
     }
     let check = Spec::new(&host.python).args(["-c", "import psycopg"]);
     match process::run(&check, Duration::from_secs(60)).await {

@@ -74,11 +74,15 @@ impl NixCommand {
         self
     }
 
-    /// Every override of a resolved [`crate::overrides::Overrides`].
-    pub fn overrides(mut self, overrides: &crate::overrides::Overrides) -> Self {
-        for (name, reference) in &overrides.inputs {
-            self.override_inputs
-                .push((name.clone(), reference.value.clone()));
+    /// `--override-input NAME REF` for each pair, in order (the run's resolved overrides).
+    pub fn override_inputs<I, N, R>(mut self, pairs: I) -> Self
+    where
+        I: IntoIterator<Item = (N, R)>,
+        N: Into<String>,
+        R: Into<String>,
+    {
+        for (name, reference) in pairs {
+            self.override_inputs.push((name.into(), reference.into()));
         }
         self
     }

@@ -155,7 +155,11 @@ pub async fn check_worker(client: &ApiClient, options: &WorkerOptions) -> Worker
         };
         let detail = match task_detail(answer) {
             Ok(detail) => detail,
-            Err(message) => return WorkerCheck::Error { message },
+            Err(error) => {
+                return WorkerCheck::Error {
+                    message: format!("{error:#}"),
+                }
+            }
         };
         match classify(&detail) {
             TaskState::RanInline => {
@@ -243,15 +247,15 @@ fn finished(task_id: String, success: bool, part_pk: u64, round_trip: Duration) 
 
 /// The task a `bom-validate` answer names. InvenTree before API 464 (1.3) queues the validation
 /// but answers with the part and no task id, so no task can be followed: said as such.
-fn task_detail(answer: serde_json::Value) -> Result<TaskDetail, String> {
+fn task_detail(answer: serde_json::Value) -> anyhow::Result<TaskDetail> {
     if answer.get("task_id").is_none() {
-        return Err(format!(
+        anyhow::bail!(
             "this InvenTree queues the BOM validation but does not say which task it is (bom-validate answered with the part, not a task_id; task tracking came with API 464, InvenTree 1.3): the worker cannot be checked by doing work here. Answer: {}",
             crate::util::truncate(&answer.to_string(), 200)
-        ));
+        );
     }
     serde_json::from_value(answer)
-        .map_err(|e| format!("bom-validate answered with an unexpected task: {e}"))
+        .map_err(|e| anyhow::anyhow!("bom-validate answered with an unexpected task: {e}"))
 }
 
 fn api_failure(doing: &str, error: ApiError) -> WorkerCheck {
@@ -333,7 +337,7 @@ mod tests {
     #[test]
     fn a_bom_validate_answer_without_task_id_says_the_server_predates_task_tracking() {
         let answer = json!({"pk": 1, "bom_validated": true, "bom_checked_date": "2026-12-04"});
-        let message = task_detail(answer).unwrap_err();
+        let message = task_detail(answer).unwrap_err().to_string();
         assert!(
             message.contains("task tracking came with API 464, InvenTree 1.3"),
             "{message}"

@@ -1,11 +1,12 @@
-//! The host tier's programs, as the units run them: the runtime program with only the unit's
-//! environment, in the instance's directory, output appended to one log file per program.
-//! Running them (own process group, timeout, stop with a check that the group is gone) is
-//! [`crate::process`]'s job.
+//! Programs run as the units run them: only the given environment (nothing of the harness's
+//! own), in a given directory, output appended to one log file per program — the host tier's
+//! runtime programs, the container's `nsenter` calls, the tree preparation. A thin description
+//! over [`crate::process`], which runs them (own process group, timeout, stop with a check
+//! that the group is gone).
 
 use std::{collections::BTreeMap, path::PathBuf, time::Duration};
 
-pub use crate::process::{group_alive, group_members, Finished, Running};
+use crate::process::{Finished, Running};
 
 /// How to start one program of an instance.
 #[derive(Debug, Clone)]

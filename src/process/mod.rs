@@ -12,6 +12,7 @@
 //! crate; why not `process-wrap`: see `docs/ARCHITECTURE.md`.
 
 mod group;
+pub mod isolated;
 mod running;
 mod spec;
 

@@ -21,7 +21,10 @@ use nix::{
 };
 
 use super::prerequisites::SystemdEnv;
-use crate::host::process::{self, Finished, Running, Spec};
+use crate::process::{
+    isolated::{self, Spec},
+    Finished, Running,
+};
 
 /// Booting a minimal Debian to `running` takes 1–3 s here.
 const BOOT_TIMEOUT: Duration = Duration::from_secs(90);
@@ -106,7 +109,7 @@ impl Container {
             // SIGKILL it would die and leave the container running).
             parent_death_signal: Signal::SIGTERM,
         };
-        let mut nspawn = process::start(&spec)?;
+        let mut nspawn = isolated::start(&spec)?;
         let leader = loop {
             if let Some(leader) = find_leader(nspawn.pgid) {
                 break leader;
@@ -170,6 +173,21 @@ impl Container {
         self.root().join(inside.trim_start_matches('/'))
     }
 
+    /// Writes `content` to the file `inside` the container with `mode`, making its directories.
+    pub fn write_file(&self, inside: &str, content: &str, mode: u32) -> anyhow::Result<()> {
+        use anyhow::Context as _;
+        use std::os::unix::fs::PermissionsExt;
+        let path = self.path(inside);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating {}", parent.display()))?;
+        }
+        std::fs::write(&path, content)
+            .with_context(|| format!("writing {inside} in the container"))?;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))
+            .with_context(|| format!("setting the mode of {inside}"))
+    }
+
     /// Runs `argv` inside the container (all its namespaces) to completion.
     pub async fn exec(&self, argv: &[&str], timeout: Duration) -> anyhow::Result<Finished> {
         let mut args = vec![
@@ -188,7 +206,7 @@ impl Container {
             log: self.logs.join("commands.log"),
             parent_death_signal: Signal::SIGKILL,
         };
-        process::run(&spec, timeout).await
+        isolated::run(&spec, timeout).await
     }
 
     /// Runs `argv` inside; fails with its output unless it succeeds. Returns its output.

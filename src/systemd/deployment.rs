@@ -14,12 +14,28 @@ use super::{
     host_lock::HostLock,
     install,
     prerequisites::SystemdEnv,
-    python, store,
+    python, redis, store,
 };
 use crate::{
     host::plan::HostPlan,
     prepared_src::{self, PreparedSrc},
 };
+
+/// The server's URL on the host's loopback (the container shares the host's network).
+pub fn server_url(plan: &HostPlan) -> anyhow::Result<String> {
+    let argv = plan.command("server")?;
+    let bind = argv
+        .iter()
+        .position(|a| a == "--bind")
+        .and_then(|i| argv.get(i + 1))
+        .context("the server command has no --bind")?;
+    anyhow::ensure!(
+        bind.starts_with("127.0.0.1:"),
+        "{}: the systemd tier reaches the server on loopback TCP; it binds {bind}",
+        plan.fixture
+    );
+    Ok(format!("http://{bind}"))
+}
 
 /// What every deployment of a run shares (made once: both are cache entries).
 #[derive(Debug, Clone)]
@@ -84,7 +100,7 @@ async fn check_libraries(
 /// forking a program (its child holds a copy of every descriptor until it execs) kept the first
 /// test socket alive for that moment.
 async fn port_is_free(plan: &HostPlan) -> anyhow::Result<()> {
-    let url = super::scenarios::url(plan)?;
+    let url = server_url(plan)?;
     let bind = url.trim_start_matches("http://");
     let deadline = Instant::now() + Duration::from_secs(180);
     let mut said = false;
@@ -186,6 +202,8 @@ impl Deployment {
         let credentials = install::install(&container, plan)
             .await
             .with_context(|| format!("installing {}'s units in the container", plan.fixture))?;
+        redis::install_if_needed(&container, plan).await?;
+        install::reload(&container).await?;
         eprintln!(
             "systemd tier: {} deployed ({} units, {} store paths) in {:.1} s",
             plan.fixture,

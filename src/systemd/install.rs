@@ -1,8 +1,8 @@
 //! Installs a plan into a booted container as NixOS would have it on disk: the service user and
 //! group, the tmpfiles rules (applied), the credentials the units load (sentinel contents, at the
 //! paths the units name), every unit file byte for byte in `/etc/systemd/system` with its
-//! `.wants`/`.requires` links, the admin commands on the PATH, and the stand-in for a local Redis
-//! the units want (`redis`). Then systemd reloads.
+//! `.wants`/`.requires` links, the admin commands on the PATH. The caller adds stand-ins (a local
+//! Redis: `redis`) and reloads systemd ([`reload`]).
 //!
 //! [`directive_differences`] is the proof that what systemd runs is what NixOS renders: it
 //! compares two unit files directive by directive and reports any difference other than the hash
@@ -17,42 +17,6 @@ use super::container::Container;
 use crate::host::{layout::sentinel, plan::HostPlan};
 
 const UNIT_DIR: &str = "/etc/systemd/system";
-
-/// `LoadCredential=NAME:PATH` entries of every unit: (name, path).
-pub fn credential_files(plan: &HostPlan) -> Vec<(String, String)> {
-    let mut found = Vec::new();
-    for unit in plan.system.units.values() {
-        for line in unit.text.lines() {
-            let Some(value) = line.strip_prefix("LoadCredential=") else {
-                continue;
-            };
-            if let Some((name, path)) = value.split_once(':') {
-                let entry = (name.to_string(), path.to_string());
-                if !found.contains(&entry) {
-                    found.push(entry);
-                }
-            }
-        }
-    }
-    found
-}
-
-pub(super) fn write(
-    container: &Container,
-    inside: &str,
-    content: &str,
-    mode: u32,
-) -> anyhow::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    let path = container.path(inside);
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)
-            .with_context(|| format!("creating {}", parent.display()))?;
-    }
-    std::fs::write(&path, content).with_context(|| format!("writing {inside} in the container"))?;
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))
-        .with_context(|| format!("setting the mode of {inside}"))
-}
 
 fn link(container: &Container, inside: &str, target: &str) -> anyhow::Result<()> {
     let path = container.path(inside);
@@ -120,7 +84,7 @@ pub async fn install(
     create_accounts(container, &plan.system.accounts).await?;
     if !plan.tmpfiles.is_empty() {
         let rules = plan.tmpfiles.join("\n") + "\n";
-        write(container, "/etc/tmpfiles.d/inventree.conf", &rules, 0o644)?;
+        container.write_file("/etc/tmpfiles.d/inventree.conf", &rules, 0o644)?;
         container
             .exec_ok(
                 &[
@@ -133,13 +97,13 @@ pub async fn install(
             .await?;
     }
     let mut written = Vec::new();
-    for (name, path) in credential_files(plan) {
+    for (name, path) in plan.load_credentials() {
         let content = sentinel(&name);
-        write(container, &path, &format!("{content}\n"), 0o400)?;
+        container.write_file(&path, &format!("{content}\n"), 0o400)?;
         written.push((name, content));
     }
     for (name, unit) in &plan.system.units {
-        write(container, &format!("{UNIT_DIR}/{name}"), &unit.text, 0o644)?;
+        container.write_file(&format!("{UNIT_DIR}/{name}"), &unit.text, 0o644)?;
         for (targets, kind) in [(&unit.wanted_by, "wants"), (&unit.required_by, "requires")] {
             for target in targets {
                 link(
@@ -159,11 +123,15 @@ pub async fn install(
             )?;
         }
     }
-    super::redis::install_if_needed(container, plan).await?;
+    Ok(written)
+}
+
+/// `systemctl daemon-reload`: systemd reads what was installed.
+pub async fn reload(container: &Container) -> anyhow::Result<()> {
     container
         .exec_ok(&["systemctl", "daemon-reload"], SHORT)
         .await?;
-    Ok(written)
+    Ok(())
 }
 
 /// `(section, key, value)` of every directive, in file order.
@@ -274,7 +242,7 @@ mod tests {
             },
         );
         assert_eq!(
-            credential_files(&plan),
+            plan.load_credentials(),
             vec![
                 (
                     "INVENTREE_DB_PASSWORD".to_string(),

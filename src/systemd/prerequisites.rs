@@ -24,11 +24,11 @@ pub struct SystemdEnv {
 }
 
 /// The rootfs the user named, else the cache's default one.
-fn rootfs(ctx: &Context) -> Result<Sourced<PathBuf>, String> {
+fn rootfs(ctx: &Context) -> anyhow::Result<Sourced<PathBuf>> {
     if let Some(named) = &ctx.overrides.systemd_rootfs {
         return Ok(named.clone());
     }
-    let cache = crate::cache::root().map_err(|e| format!("{e:#}"))?;
+    let cache = crate::cache::root()?;
     Ok(Sourced {
         value: cache.join("systemd-rootfs"),
         source: Source::Default,
@@ -50,7 +50,7 @@ pub async fn systemd_prerequisites(ctx: &Context) -> Prerequisite<SystemdEnv> {
     let nspawn = command("systemd-nspawn", "apt-get install systemd-container")?;
     let nsenter = command("nsenter", "apt-get install util-linux")?;
     let patchelf = command("patchelf", "apt-get install patchelf")?;
-    let rootfs = rootfs(ctx).map_err(skip)?;
+    let rootfs = rootfs(ctx).map_err(|e| skip(format!("{e:#}")))?;
     let init = rootfs.value.join("usr/lib/systemd/systemd");
     if !init.is_file() {
         return Err(skip(format!(

@@ -22,7 +22,7 @@ use serde::Deserialize;
 use super::prerequisites::SystemdEnv;
 use crate::{
     cache,
-    host::process::{self, Spec},
+    process::isolated::{self, Spec},
 };
 
 /// Where the interpreter keeps what the merged directory is made from.
@@ -59,7 +59,7 @@ fn spec(name: &str, program: &Path, args: &[String], logs: &Path) -> Spec {
 }
 
 async fn run_ok(spec: &Spec, timeout: Duration) -> anyhow::Result<String> {
-    let done = process::run(spec, timeout).await?;
+    let done = isolated::run(spec, timeout).await?;
     anyhow::ensure!(
         done.success,
         "{} failed (exit {:?}):\n{}",

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 
-use super::{container::Container, install};
+use super::container::Container;
 use crate::host::plan::HostPlan;
 
 pub const UNIT: &str = "redis-inventree.service";
@@ -30,7 +30,8 @@ pub fn endpoint(plan: &HostPlan) -> anyhow::Result<(u16, String)> {
         .as_u64()
         .and_then(|p| u16::try_from(p).ok())
         .with_context(|| format!("fixture {} configures no cache port", plan.fixture))?;
-    let password_file = install::credential_files(plan)
+    let password_file = plan
+        .load_credentials()
         .into_iter()
         .find(|(name, _)| name == "INVENTREE_CACHE_PASSWORD")
         .map(|(_, path)| path)
@@ -120,18 +121,8 @@ pub async fn install_if_needed(container: &Container, plan: &HostPlan) -> anyhow
         USER,
     ];
     container.exec_ok(&user, SHORT).await?;
-    install::write(
-        container,
-        PREPARE,
-        &prepare_script(port, &password_file),
-        0o755,
-    )?;
-    install::write(
-        container,
-        &format!("/etc/systemd/system/{UNIT}"),
-        &unit_text(),
-        0o644,
-    )?;
+    container.write_file(PREPARE, &prepare_script(port, &password_file), 0o755)?;
+    container.write_file(&format!("/etc/systemd/system/{UNIT}"), &unit_text(), 0o644)?;
     Ok(())
 }
 

@@ -10,7 +10,7 @@ use std::{
 use anyhow::Context as _;
 
 use super::{
-    deployment::{Deployment, StandIns},
+    deployment::{server_url as url, Deployment, StandIns},
     prerequisites::SystemdEnv,
 };
 use crate::{
@@ -30,22 +30,6 @@ const PROBE_USER: &str = "harness-probe";
 pub struct Template {
     pub database: PathBuf,
     pub secret_key: PathBuf,
-}
-
-/// The server's URL on the host's loopback (the container shares the host's network).
-pub fn url(plan: &HostPlan) -> anyhow::Result<String> {
-    let argv = plan.command("server")?;
-    let bind = argv
-        .iter()
-        .position(|a| a == "--bind")
-        .and_then(|i| argv.get(i + 1))
-        .context("the server command has no --bind")?;
-    anyhow::ensure!(
-        bind.starts_with("127.0.0.1:"),
-        "{}: the systemd tier reaches the server on loopback TCP; it binds {bind}",
-        plan.fixture
-    );
-    Ok(format!("http://{bind}"))
 }
 
 /// Credentials for the probe: a declared superuser with a password, else a user made with the

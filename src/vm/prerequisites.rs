@@ -63,7 +63,7 @@ pub fn substituter_address(url: &str) -> Option<(String, u16)> {
 }
 
 /// Whether a TCP connection to `host:port` opens within a few seconds (the answer or the error).
-pub async fn reachable(host: &str, port: u16) -> Result<(), String> {
+pub async fn reachable(host: &str, port: u16) -> anyhow::Result<()> {
     match tokio::time::timeout(
         CONNECT_TIMEOUT,
         tokio::net::TcpStream::connect((host, port)),
@@ -71,16 +71,16 @@ pub async fn reachable(host: &str, port: u16) -> Result<(), String> {
     .await
     {
         Ok(Ok(_)) => Ok(()),
-        Ok(Err(e)) => Err(e.to_string()),
-        Err(_) => Err(format!("no answer within {}s", CONNECT_TIMEOUT.as_secs())),
+        Ok(Err(e)) => Err(e.into()),
+        Err(_) => anyhow::bail!("no answer within {}s", CONNECT_TIMEOUT.as_secs()),
     }
 }
 
 /// The decision, from what was probed: each substituter with its reachability, and the source
 /// host's.
 pub fn decide_build(
-    substituters: &[(String, Result<(), String>)],
-    sources: &Result<(), String>,
+    substituters: &[(String, anyhow::Result<()>)],
+    sources: &anyhow::Result<()>,
 ) -> Prerequisite<String> {
     let skip = |reason: String| Err(Skip::new(Tier::Build, reason));
     let reachable: Vec<&str> = substituters
@@ -133,15 +133,14 @@ pub fn missing_features(settings: &NixSettings) -> Vec<&'static str> {
         .collect()
 }
 
-async fn nix_settings(ctx: &Context) -> Result<NixSettings, String> {
+async fn nix_settings(ctx: &Context) -> anyhow::Result<NixSettings> {
     let output = NixCommand::new(["config", "show"])
         .arg("--json")
         .timeout(ctx.nix_timeout.min(Duration::from_secs(60)))
         .run()
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     parse_settings(&output.stdout)
-        .map_err(|e| format!("unexpected `nix config show --json` output: {e}"))
+        .map_err(|e| anyhow::anyhow!("unexpected `nix config show --json` output: {e}"))
 }
 
 /// The build tier: nix, and a store that can build what the flake pins.
@@ -150,7 +149,9 @@ pub async fn build_prerequisites(ctx: &Context) -> Prerequisite<String> {
     let (a, b, c) = crate::nix::nix_version()
         .await
         .map_err(|e| skip(e.to_string()))?;
-    let settings = nix_settings(ctx).await.map_err(skip)?;
+    let settings = nix_settings(ctx)
+        .await
+        .map_err(|e| skip(format!("{e:#}")))?;
     let mut probed = Vec::new();
     for url in &settings.substituters {
         let result = match substituter_address(url) {
@@ -182,7 +183,9 @@ pub async fn vm_prerequisites(ctx: &Context) -> Prerequisite<String> {
     {
         return Err(skip(format!("/dev/kvm cannot be opened read-write: {e}")));
     }
-    let settings = nix_settings(ctx).await.map_err(skip)?;
+    let settings = nix_settings(ctx)
+        .await
+        .map_err(|e| skip(format!("{e:#}")))?;
     let missing = missing_features(&settings);
     if !missing.is_empty() {
         return Err(skip(format!(
@@ -230,7 +233,7 @@ mod tests {
 
     #[test]
     fn no_substituter_and_no_network_is_said_so() {
-        let skip = decide_build(&[], &Err("Could not resolve host".into())).unwrap_err();
+        let skip = decide_build(&[], &Err(anyhow::anyhow!("Could not resolve host"))).unwrap_err();
         assert_eq!(skip.tier, Tier::Build);
         assert!(
             skip.reason
@@ -249,9 +252,9 @@ mod tests {
     fn an_unreachable_substituter_counts_as_none() {
         let subs = [(
             "https://cache.nixos.org/".to_owned(),
-            Err("timed out".to_owned()),
+            Err(anyhow::anyhow!("timed out")),
         )];
-        let skip = decide_build(&subs, &Err("down".into())).unwrap_err();
+        let skip = decide_build(&subs, &Err(anyhow::anyhow!("down"))).unwrap_err();
         assert!(
             skip.reason.contains("https://cache.nixos.org/: timed out"),
             "{}",
@@ -262,7 +265,7 @@ mod tests {
     #[test]
     fn cache_without_source_host_cannot_fetch_sources() {
         let subs = [("https://cache.nixos.org/".to_owned(), Ok(()))];
-        let skip = decide_build(&subs, &Err("refused".into())).unwrap_err();
+        let skip = decide_build(&subs, &Err(anyhow::anyhow!("refused"))).unwrap_err();
         assert!(
             skip.reason.contains("pinned sources cannot be fetched"),
             "{}",
