@@ -1,6 +1,7 @@
-# Every option of `services.inventree`, documented where declared. The names of
-# INTERFACE.md (enable, siteUrl, bindIp, bindPort, serverBind, allowedHosts, serverStartTimeout,
-# dataDir, config, users, packages) are a contract: extend, never rename.
+# Every option of `services.inventree`, documented where declared (docs/options.md is generated
+# from here). The names users' configurations rely on (enable, siteUrl, bindIp, bindPort,
+# serverBind, allowedHosts, serverStartTimeout, dataDir, config, users, packages) are a
+# contract: extend, never rename.
 {
   config,
   options,

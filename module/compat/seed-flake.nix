@@ -26,7 +26,8 @@ let
     in
     if m == null then null else builtins.head m;
 
-  # INTERFACE.md: empty means all hosts; the host of the site URL is always added.
+  # As `allowedHosts` documents (docs/options.md): empty means all hosts; the host of the site
+  # URL is always added.
   effectiveHosts =
     hosts:
     lib.unique (

@@ -12,7 +12,8 @@ let
   settings = cfg.internal.settings;
   cacheDir = "/var/cache/inventree";
 
-  # systemd manages directories under these roots itself (INTERFACE.md).
+  # systemd manages directories under these roots itself (StateDirectory=, CacheDirectory=), as
+  # docs/nixos.md describes the data directory.
   managedRoots = {
     "/var/lib" = "StateDirectory";
     "/var/cache" = "CacheDirectory";

@@ -184,7 +184,7 @@ pub async fn backup_and_restore(
             .join(" / ")
     ));
     check_retention(&d, backup_dir, &mut report).await?;
-    let archives = copy_out(&d, backup_dir, &[&db, &media])?;
+    let archives = copy_out(&d, backup_dir, &[&db, &media]).await?;
     d.shutdown().await?;
     restore_on_a_fresh_machine(
         flake_dir,
@@ -294,15 +294,20 @@ async fn check_retention(
 }
 
 /// Copies `names` out of the container's `dir` into a temporary directory of the host.
-fn copy_out(d: &Deployment, dir: &str, names: &[&String]) -> anyhow::Result<tempfile::TempDir> {
+async fn copy_out(
+    d: &Deployment,
+    dir: &str,
+    names: &[&String],
+) -> anyhow::Result<tempfile::TempDir> {
     let out = tempfile::Builder::new()
         .prefix("inventree-systemd-archives.")
         .tempdir()?;
     for name in names {
-        std::fs::copy(
-            d.container.path(&format!("{dir}/{name}")),
-            out.path().join(name.as_str()),
+        crate::util::copy_file(
+            &d.container.path(&format!("{dir}/{name}")),
+            &out.path().join(name.as_str()),
         )
+        .await
         .with_context(|| format!("copying {dir}/{name} out of the container"))?;
     }
     Ok(out)
@@ -336,7 +341,7 @@ async fn restore_on_a_fresh_machine(
         let entry = entry?;
         let name = entry.file_name().to_string_lossy().into_owned();
         let staged = format!("/tmp/{name}");
-        std::fs::copy(entry.path(), d.container.path(&staged))?;
+        crate::util::copy_file(&entry.path(), &d.container.path(&staged)).await?;
         let inside = format!("{backup_dir}/{name}");
         d.container
             .exec_ok(

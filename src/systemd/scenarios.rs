@@ -209,7 +209,8 @@ async fn copy_template(d: &Deployment, dir: &Path) -> anyhow::Result<Template> {
         (database, &template.database),
         (key.as_str(), &template.secret_key),
     ] {
-        std::fs::copy(d.container.path(inside), to)
+        crate::util::copy_file(&d.container.path(inside), to)
+            .await
             .with_context(|| format!("copying {inside} out of the container"))?;
     }
     Ok(template)
@@ -244,7 +245,8 @@ pub async fn deploy_from_template(
                 .and_then(|n| n.to_str())
                 .unwrap_or("staged")
         );
-        std::fs::copy(from, d.container.path(&staged))
+        crate::util::copy_file(from, &d.container.path(&staged))
+            .await
             .with_context(|| format!("staging {}", from.display()))?;
         d.container
             .exec_ok(
