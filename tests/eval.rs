@@ -312,3 +312,25 @@ fn declared_plugins_enable_the_plugin_system_without_run_time_installs_and_are_m
         "a configuration without plugins renders plugin settings"
     );
 }
+
+#[test]
+fn a_package_scope_given_as_package_is_the_one_the_units_run() {
+    let suite = require!(suite());
+    let units = &rendered(suite, "package-scope").units;
+    let exec = |unit: &str, key: &str| {
+        units
+            .get(unit)
+            .map(|u| setting(&u.service_config, key))
+            .unwrap_or_else(|| panic!("package-scope renders no {unit}"))
+    };
+    let server = exec("inventree-server.service", "ExecStart");
+    assert!(
+        server.contains("-inventree-server-site/bin/inventree-server"),
+        "the server unit does not run the scope's replaced server: {server}"
+    );
+    let check = exec("inventree-server.service", "ExecStartPre");
+    assert!(
+        check.contains("-inventree-setup-check-1.3.5/bin/inventree-setup-check"),
+        "the scope's other members are not the ones the units run: {check}"
+    );
+}

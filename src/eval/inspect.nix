@@ -66,6 +66,10 @@ let
 
   sharedPackagesModule = lib.optionalAttrs (sharedPackages != null) {
     services.inventree.packages = lib.mkOverride 900 sharedPackages;
+    # For fixtures written as a flake user writes them: `inventreeScope` is the scope this
+    # flake's `overlays.default` puts at `pkgs.inventree` (here `pkgs.inventree` stays
+    # nixpkgs' own single package, which other fixtures need).
+    _module.args.inventreeScope = sharedPackages;
   };
 
   evalFixture =
