@@ -207,14 +207,25 @@ async fn a_declared_plugin_from_pypi_is_migrated_active_and_serves_its_api_and_a
 async fn the_api_keeps_answering_while_the_redis_cache_is_down_and_the_worker_resumes_when_it_is_back(
 ) {
     let (ctx, env) = require!(host_env().await);
-    if let Err(why) = host::redis::find() {
-        eprintln!("skipped: {why}");
-        return;
-    }
+    require!(host::redis::find().map_err(|e| Skip::new(Tier::Host, format!("{e:#}"))));
     let _one = ONE_AT_A_TIME.lock().await;
     let template = template(&ctx, &env).await;
     let plan = plan(&ctx, "redis-cache").await;
     let report = host::cache_down::cache_down(&env, &plan, &template)
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    show(&report);
+}
+
+#[tokio::test]
+async fn uploads_behind_the_module_nginx_reach_logged_in_users_only_and_api_and_static_pass_through(
+) {
+    let (ctx, env) = require!(host_env().await);
+    require!(host::nginx::find().map_err(|e| Skip::new(Tier::Host, format!("{e:#}"))));
+    let _one = ONE_AT_A_TIME.lock().await;
+    let template = template(&ctx, &env).await;
+    let plan = plan(&ctx, "nginx").await;
+    let report = host::nginx_media::media_behind_nginx(&env, &plan, &template)
         .await
         .unwrap_or_else(|e| panic!("{e:#}"));
     show(&report);

@@ -17,6 +17,8 @@ pub mod instance;
 pub mod layout;
 pub mod media_unwritable;
 pub mod migration_killed;
+pub mod nginx;
+pub mod nginx_media;
 pub mod plan;
 pub mod plugin_site;
 pub mod plugins;
@@ -139,6 +141,16 @@ async fn from_template(
             );
         }
         Err(why) => eprintln!("   cache down skipped: {why}"),
+    }
+    match nginx::find() {
+        Ok(_) => {
+            let nginx_plan = plan_for(plans, "nginx")?;
+            show(
+                reports,
+                nginx_media::media_behind_nginx(env, nginx_plan, template).await?,
+            );
+        }
+        Err(why) => eprintln!("   media behind nginx skipped: {why}"),
     }
     let users = plan_for(plans, "users")?;
     show(reports, scenarios::users(env, users, template).await?);

@@ -31,6 +31,7 @@ pub const FIXTURES: &[&str] = &[
     "email",
     "redis-cache",
     "plugins",
+    "nginx",
 ];
 
 /// One fixture as the host tier needs it.
@@ -44,6 +45,10 @@ pub struct HostPlan {
     /// What NixOS installs for the units (the systemd tier installs exactly this).
     #[serde(default)]
     pub system: SystemPlan,
+    /// The nginx virtual host the module configures (`services.inventree.nginx.enable`), with
+    /// its upstreams: the host tier runs it with Debian's nginx (`host::nginx`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nginx: Option<serde_json::Value>,
 }
 
 /// The units as NixOS writes them, the accounts it creates and the scripts the units run.
@@ -289,6 +294,7 @@ fn plan_of(fixture: String, rendered: Rendered) -> HostPlan {
             accounts: rendered.accounts,
             scripts: rendered.scripts,
         },
+        nginx: rendered.nginx,
     }
 }
 
