@@ -279,6 +279,21 @@ async fn missing_or_unreadable_password_file_stops_setup_naming_it_before_writin
 }
 
 #[tokio::test]
+async fn two_nodes_set_up_at_once_on_one_postgresql_one_migrates_the_other_waits_on_the_lock_and_both_serve(
+) {
+    let (ctx, env) = require!(host_env().await);
+    if let Some(why) = scenarios::postgres_unavailable(&env).await {
+        require!(Err::<(), _>(Skip::new(Tier::Host, why)));
+    }
+    let _one = ONE_AT_A_TIME.lock().await;
+    let plan = plan(&ctx, "postgresql-local").await;
+    let report = host::two_nodes::two_nodes(&env, &plan)
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    show(&report);
+}
+
+#[tokio::test]
 async fn postgresql_down_at_start_makes_setup_wait_saying_so_then_runs_end_to_end_on_a_local_socket(
 ) {
     let (ctx, env) = require!(host_env().await);

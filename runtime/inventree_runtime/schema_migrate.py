@@ -8,6 +8,8 @@ command while it runs so InvenTree's checks (isRunningMigrations,
 isRebuildingData) see what they would see. Django starts once (about 10 s
 here) instead of once per command, and in the same process:
 
+- the whole sequence runs under the database's migration lock: another node
+  migrating the same database is waited for (see migration_lock);
 - before migrating, it refuses (exit status 4, nothing changed) when the
   database has migrations applied that this tree does not have: the
   database was migrated by a newer InvenTree, and an older one would run on
@@ -31,6 +33,7 @@ import sys
 import time
 from collections.abc import Iterable, Mapping
 
+from . import migration_lock
 from .django_program import exit_with_error, start_django
 from .errors import RuntimeFailure
 from .plugins_activate import activate_declared
@@ -100,6 +103,17 @@ def main(argv: list[str] | None = None) -> None:
     options = sys.argv[1:] if argv is None else list(argv)
     program = sys.argv[0]
     start_django([MANAGE, *MIGRATION_STEPS[0]])
+    # Another node migrating the same database: wait for it (see migration_lock).
+    with migration_lock.held(migration_lock.django_connection, migration_lock.django_vendor(), report):
+        migrate_locked(options, program)
+
+
+def report(line: str) -> None:
+    print(line, flush=True)
+
+
+def migrate_locked(options: list[str], program: str) -> None:
+    """The migration sequence, the settings defaults, the queue and the users (under the lock)."""
     unknown = newer_migrations()
     if unknown:
         refuse_newer_database(unknown)
@@ -132,7 +146,6 @@ def main(argv: list[str] | None = None) -> None:
             apply_declared()
     except RuntimeFailure as failure:
         exit_with_error(str(failure))
-
 
 if __name__ == "__main__":
     main()

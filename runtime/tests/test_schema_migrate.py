@@ -58,11 +58,14 @@ class MainTest(TempDirTestCase):
         }
         self.unknown = []
         self.plugins = None
+        self.vendor = "sqlite"
         patches = [
             mock.patch.dict(sys.modules, modules),
             mock.patch.object(sys, "argv", ["schema_migrate.py"]),
             mock.patch.object(schema_migrate, "start_django", lambda argv: self.calls.append(("start", list(argv)))),
             mock.patch.object(schema_migrate, "newer_migrations", lambda: self.unknown),
+            mock.patch.object(schema_migrate.migration_lock, "django_vendor", lambda: self.vendor),
+            mock.patch.object(schema_migrate.migration_lock, "django_connection", self.lock_connection),
             mock.patch.object(schema_migrate, "activate_declared", self.activate_plugins),
             mock.patch(
                 "inventree_runtime.users_apply.apply_declared", lambda: self.calls.append(("users", list(sys.argv)))
@@ -73,6 +76,12 @@ class MainTest(TempDirTestCase):
             self.addCleanup(patcher.stop)
         self.out = io.StringIO()
         self.err = io.StringIO()
+
+    def lock_connection(self):
+        from .test_migration_lock import FakeConnection
+
+        connection = FakeConnection(free=True, on_execute=lambda sql: self.calls.append(("sql", sql.split("(")[0])))
+        return connection
 
     def activate_plugins(self):
         self.calls.append(("plugins",))
@@ -110,6 +119,16 @@ class MainTest(TempDirTestCase):
             ["start", "migrate", "plugins", "migrate", "remove_stale_contenttypes", "rebuild_models", "rebuild_thumbnails"],
         )
         self.assertIn("plugins: active kicad-library-plugin", self.out.getvalue())
+
+    def test_on_postgresql_the_whole_sequence_runs_under_the_migration_lock(self):
+        self.vendor = "postgresql"
+        self.run_main("--apply-users")
+        order = [call[1][1] if call[0] == "command" else call[1] if call[0] == "sql" else call[0] for call in self.calls]
+        self.assertEqual(order[0], "start")
+        self.assertEqual(order[1], "SELECT pg_try_advisory_lock")
+        self.assertEqual(order[-1], "SELECT pg_advisory_unlock")
+        self.assertEqual(order[-2], "users")
+        self.assertIn("migrations: lock taken (PostgreSQL advisory lock", self.out.getvalue())
 
     def test_without_plugins_migrate_runs_once(self):
         self.run_main()

@@ -7,8 +7,9 @@
 //! `crate::process::isolated`),
 //! `postgres` a throw-away PostgreSQL server, `web_login` a login as the web UI does it,
 //! `scenarios` the checks with their figures; `email`, `plugins`, `cache_down`,
-//! `media_unwritable`, `migration_killed` and `postgresql` (the database down at start, then end
-//! to end) more of them. `upgrade` (with `upgrade_data`, and `upgrade_tier` running it) is the upgrade tier's
+//! `media_unwritable`, `migration_killed`, `postgresql` (the database down at start, then end
+//! to end), `nginx_media` (uploads behind the module's nginx) and `two_nodes` (two setups at once
+//! on one PostgreSQL: the migration lock) more of them. `upgrade` (with `upgrade_data`, and `upgrade_tier` running it) is the upgrade tier's
 //! drill from an older InvenTree tree to this one.
 
 pub mod cache_down;
@@ -27,6 +28,7 @@ pub mod postgresql;
 pub mod prerequisites;
 pub mod redis;
 pub mod scenarios;
+pub mod two_nodes;
 pub mod upgrade;
 pub mod upgrade_data;
 pub mod upgrade_tier;
@@ -102,7 +104,11 @@ pub async fn run_all(ctx: &Context) -> anyhow::Result<(String, Vec<scenarios::Sc
                 &mut reports,
                 postgresql::postgresql(&env, postgresql_local).await?,
             );
-            "postgresql passed".into()
+            show(
+                &mut reports,
+                two_nodes::two_nodes(&env, postgresql_local).await?,
+            );
+            "postgresql and two nodes passed".into()
         }
     };
     let summary = summary(&reports, &postgres, started.elapsed(), &origin);
