@@ -57,14 +57,14 @@ in
         # stopped, restarted by a configuration change, or fails to start must not stop or
         # restart InvenTree with it (Requires= would); the systemd tier's Redis-down scenario
         # proves the server keeps answering and keeps its process.
-        systemd.services = lib.genAttrs [ "inventree-setup" "inventree-server" "inventree-cluster" ] (_: {
+        systemd.services = lib.genAttrs units.inventreeServices (_: {
           wants = [ "redis-inventree.service" ];
           after = [ "redis-inventree.service" ];
         });
       })
 
       (lib.mkIf (!cache.createLocally) {
-        systemd.services = lib.genAttrs [ "inventree-setup" "inventree-server" "inventree-cluster" ] (_: {
+        systemd.services = lib.genAttrs units.inventreeServices (_: {
           wants = [ "network-online.target" ];
           after = [ "network-online.target" ];
         });

@@ -5,10 +5,12 @@
   config,
   lib,
   pkgs,
+  utils,
   ...
 }:
 let
   cfg = config.services.inventree;
+  units = import ./lib/service-config.nix { inherit config lib pkgs utils; };
   db = cfg.database;
   secretPath = import ./lib/secret-path.nix { inherit lib; };
 
@@ -78,14 +80,14 @@ in
 
       # A remote server needs the network up, not just configured.
       (lib.mkIf (db.type != "sqlite" && !db.createLocally && db.host != null) {
-        systemd.services = lib.genAttrs [ "inventree-setup" "inventree-server" "inventree-cluster" ] (_: {
+        systemd.services = lib.genAttrs units.inventreeServices (_: {
           wants = [ "network-online.target" ];
           after = [ "network-online.target" ];
         });
       })
 
       (lib.mkIf local {
-        systemd.services = lib.genAttrs [ "inventree-setup" "inventree-server" "inventree-cluster" ] (_: {
+        systemd.services = lib.genAttrs units.inventreeServices (_: {
           requires = [ localServerUnit ];
           after = [ localServerUnit ];
         });

@@ -156,6 +156,25 @@ in
       '';
     };
 
+    role = lib.mkOption {
+      type = lib.types.enum [
+        "all"
+        "web"
+        "worker"
+      ];
+      default = "all";
+      example = "worker";
+      description = ''
+        What this machine runs when several share one database, cache and media store
+        (docs/nixos.md, "Several machines"): `all`, the web server and the background worker;
+        `web`, the web server only (`inventree-server`); `worker`, the background worker only
+        (`inventree-cluster`). Every role runs the setup unit, which migrates under a lock in
+        the database, so machines starting together never migrate at once. Several machines
+        need a server database (PostgreSQL or MariaDB), a cache on Redis reachable by all, one
+        `secretKeyFile` and one media store mounted at `media_root`.
+      '';
+    };
+
     serverStartTimeout = lib.mkOption {
       type = lib.types.str;
       default = "10min";

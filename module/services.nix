@@ -1,5 +1,5 @@
-# The long-running units: inventree-server (gunicorn) and inventree-cluster (Django-Q2),
-# grouped by inventree.target, both after the setup unit so they never race on a fresh
+# The long-running units: inventree-server (gunicorn) and inventree-cluster (Django-Q2) — one
+# of them only on a `web` or `worker` node (`role`) — grouped by inventree.target, both after the setup unit so they never race on a fresh
 # database; plus the service user and the directories systemd does not manage.
 #
 # Recovery without a human (docs/nixos.md, "Recovery"): they Wants= setup, not Requires=, because
@@ -47,6 +47,9 @@ let
       # (`systemctl reset-failed`, then start inventree.target).
       startLimitBurst = 20;
       startLimitIntervalSec = 3600;
+      # A media store or backup directory outside systemd's own roots is often a mount (NFS
+      # shared by several nodes): wait for it rather than write into the empty mount point.
+      unitConfig = lib.optionalAttrs (units.unmanaged != [ ]) { RequiresMountsFor = units.unmanaged; };
       environment = units.environment;
       inherit (units) path;
       serviceConfig = lib.recursiveUpdate (
@@ -68,7 +71,7 @@ in
       wantedBy = [ "multi-user.target" ];
     };
 
-    systemd.services.inventree-server = longRunning {
+    systemd.services.inventree-server = lib.mkIf (cfg.role != "worker") (longRunning {
       description = "InvenTree web server (gunicorn)";
       command = cfg.internal.commands.server;
       # No TimeoutStartSec=serverStartTimeout here: gunicorn is Type=simple, started as soon as
@@ -83,16 +86,16 @@ in
           # nginx (group member) must reach the socket.
           RuntimeDirectoryMode = "0750";
         };
-    };
+    });
 
-    systemd.services.inventree-cluster = longRunning {
+    systemd.services.inventree-cluster = lib.mkIf (cfg.role != "web") (longRunning {
       description = "InvenTree background worker (Django-Q2 qcluster)";
       command = cfg.internal.commands.cluster;
       extra = {
         # Let a running task finish (background.timeout) before systemd kills it.
         TimeoutStopSec = "${toString (cfg.background.timeout + 30)}s";
       };
-    };
+    });
 
     systemd.tmpfiles.rules = units.tmpfilesRules;
 

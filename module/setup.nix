@@ -30,6 +30,8 @@ in
         "inventree-cluster.service"
       ];
       after = [ "network.target" ];
+      # As the long-running units (services.nix): a shared media store is mounted first.
+      unitConfig = lib.optionalAttrs (units.unmanaged != [ ]) { RequiresMountsFor = units.unmanaged; };
       environment = units.environment;
       inherit (units) path;
       serviceConfig = lib.recursiveUpdate units.base (

@@ -355,6 +355,15 @@ let
       failed = cfg.backup.enable && (settings.backup_dir or cfg.backup.directory) != cfg.backup.directory;
       message = "${opt}.config.backup_dir differs from ${opt}.backup.directory: set only ${opt}.backup.directory, so backups and their retention use the same directory.";
     }
+    # --- several machines (`role`)
+    {
+      failed = cfg.role != "all" && db.type == "sqlite";
+      message = "${opt}.role = \"${cfg.role}\" shares one database between machines, but ${opt}.database.type is sqlite (a file one machine opens): use postgresql or mysql, with createLocally = false on all but the database's own machine.";
+    }
+    {
+      failed = cfg.role == "worker" && cfg.nginx.enable;
+      message = "${opt}.role = \"worker\" runs no web server, but ${opt}.nginx.enable is true: put the virtual host on a web node (role = \"web\" or \"all\").";
+    }
     # --- plugins
     {
       failed =

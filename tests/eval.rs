@@ -334,3 +334,55 @@ fn a_package_scope_given_as_package_is_the_one_the_units_run() {
         "the scope's other members are not the ones the units run: {check}"
     );
 }
+
+#[rstest::rstest]
+#[case::web("web-node", true, false)]
+#[case::worker("worker-node", false, true)]
+#[case::both("postgresql-remote", true, true)]
+fn a_nodes_role_decides_which_long_running_units_it_has_and_every_role_sets_up(
+    #[case] fixture: &str,
+    #[case] server: bool,
+    #[case] worker: bool,
+) {
+    let suite = require!(suite());
+    let units = &rendered(suite, fixture).units;
+    let has = |name: &str| units.contains_key(name);
+    assert_eq!(has("inventree-server.service"), server, "{fixture}: server");
+    assert_eq!(
+        has("inventree-cluster.service"),
+        worker,
+        "{fixture}: worker"
+    );
+    assert!(
+        has("inventree-setup.service"),
+        "{fixture}: every node runs setup"
+    );
+}
+
+#[test]
+fn a_media_store_outside_systemds_directories_is_mounted_before_any_inventree_unit_starts() {
+    let suite = require!(suite());
+    for (fixture, units) in [
+        ("web-node", &rendered(suite, "web-node").units),
+        ("worker-node", &rendered(suite, "worker-node").units),
+    ] {
+        let services: Vec<_> = units
+            .iter()
+            .filter(|(name, _)| name.ends_with(".service"))
+            .collect();
+        assert!(
+            services.len() >= 2,
+            "{fixture}: {} services",
+            services.len()
+        );
+        for (name, unit) in services {
+            assert!(
+                unit.text
+                    .lines()
+                    .any(|l| l == "RequiresMountsFor=/srv/inventree-media"),
+                "{fixture}: {name} does not wait for the media mount:\n{}",
+                unit.text
+            );
+        }
+    }
+}

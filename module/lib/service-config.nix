@@ -63,6 +63,14 @@ in
 {
   inherit unmanaged cacheDir wrapperOf;
 
+  # The InvenTree units this node has (`role`): setup always, the server and the worker as the
+  # role says. Modules adding dependencies to "every InvenTree unit" go through this list, so a
+  # web node gets no stray worker unit (and a worker node no server unit).
+  inventreeServices =
+    [ "inventree-setup" ]
+    ++ lib.optional (cfg.role != "worker") "inventree-server"
+    ++ lib.optional (cfg.role != "web") "inventree-cluster";
+
   # On PATH of every unit and admin command: `python3` (InvenTree's invoke tasks run
   # `python3 manage.py …` through a shell) and the database client that django-dbbackup runs for
   # backups and restores (pg_dump/psql, mysqldump/mysql).

@@ -133,9 +133,14 @@ let
       kind = "service";
       inherit (s) description;
       serviceConfig = s.serviceConfig;
-      # [Unit] settings beyond dependencies and description: start limits and conditions.
+      # [Unit] settings beyond dependencies and description: start limits, conditions and the
+      # mounts a unit waits for.
       unitConfig = lib.filterAttrs (
-        n: _: lib.hasPrefix "StartLimit" n || lib.hasPrefix "Condition" n || lib.hasPrefix "Assert" n
+        n: _:
+        lib.hasPrefix "StartLimit" n
+        || lib.hasPrefix "Condition" n
+        || lib.hasPrefix "Assert" n
+        || n == "RequiresMountsFor"
       ) s.unitConfig;
       environment = s.environment;
       dependencies = clean {
