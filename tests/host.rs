@@ -294,6 +294,22 @@ async fn two_nodes_set_up_at_once_on_one_postgresql_one_migrates_the_other_waits
 }
 
 #[tokio::test]
+async fn web_and_worker_nodes_share_postgresql_redis_and_media_and_survive_a_dead_worker_node_and_redis_down(
+) {
+    let (ctx, env) = require!(host_env().await);
+    if let Some(why) = scenarios::postgres_unavailable(&env).await {
+        require!(Err::<(), _>(Skip::new(Tier::Host, why)));
+    }
+    require!(host::redis::find().map_err(|e| Skip::new(Tier::Host, format!("{e:#}"))));
+    let _one = ONE_AT_A_TIME.lock().await;
+    let plan = plan(&ctx, "multi-node").await;
+    let report = host::nodes::web_and_worker_nodes(&env, &plan)
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    show(&report);
+}
+
+#[tokio::test]
 async fn postgresql_down_at_start_makes_setup_wait_saying_so_then_runs_end_to_end_on_a_local_socket(
 ) {
     let (ctx, env) = require!(host_env().await);

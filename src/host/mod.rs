@@ -8,8 +8,9 @@
 //! `postgres` a throw-away PostgreSQL server, `web_login` a login as the web UI does it,
 //! `scenarios` the checks with their figures; `email`, `plugins`, `cache_down`,
 //! `media_unwritable`, `migration_killed`, `postgresql` (the database down at start, then end
-//! to end), `nginx_media` (uploads behind the module's nginx) and `two_nodes` (two setups at once
-//! on one PostgreSQL: the migration lock) more of them. `upgrade` (with `upgrade_data`, and `upgrade_tier` running it) is the upgrade tier's
+//! to end), `nginx_media` (uploads behind the module's nginx) `two_nodes` (two setups at once on
+//! one PostgreSQL: the migration lock) and `nodes` (web and worker nodes sharing PostgreSQL,
+//! Redis and media) more of them. `upgrade` (with `upgrade_data`, and `upgrade_tier` running it) is the upgrade tier's
 //! drill from an older InvenTree tree to this one.
 
 pub mod cache_down;
@@ -20,6 +21,7 @@ pub mod media_unwritable;
 pub mod migration_killed;
 pub mod nginx;
 pub mod nginx_media;
+pub mod nodes;
 pub mod plan;
 pub mod plugin_site;
 pub mod plugins;
@@ -108,7 +110,14 @@ pub async fn run_all(ctx: &Context) -> anyhow::Result<(String, Vec<scenarios::Sc
                 &mut reports,
                 two_nodes::two_nodes(&env, postgresql_local).await?,
             );
-            "postgresql and two nodes passed".into()
+            if redis::find().is_ok() {
+                let multi_node = plan_for(&plans, "multi-node")?;
+                show(
+                    &mut reports,
+                    nodes::web_and_worker_nodes(&env, multi_node).await?,
+                );
+            }
+            "postgresql and the multi-node scenarios passed".into()
         }
     };
     let summary = summary(&reports, &postgres, started.elapsed(), &origin);

@@ -32,6 +32,7 @@ pub const FIXTURES: &[&str] = &[
     "redis-cache",
     "plugins",
     "nginx",
+    "multi-node",
 ];
 
 /// One fixture as the host tier needs it.

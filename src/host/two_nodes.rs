@@ -94,18 +94,35 @@ fn second_node(
     a: &Instance,
     socket_dir: &str,
 ) -> anyhow::Result<Instance> {
-    let b = Instance::create(host, plan)?;
-    // B's socket directory (moved under its own root, as every path of a node is) is A's.
-    let b_socket = FixtureDatabase::from_settings(&b.settings()["database"], &plan.fixture)?;
-    let b_socket = PathBuf::from(b_socket.socket_dir);
-    if let Some(parent) = b_socket.parent() {
+    let b = joining_node(host, plan, socket_dir)?;
+    share_secret_key(&[a, &b])?;
+    Ok(b)
+}
+
+/// Another node of `plan` (its own directory) whose PostgreSQL socket directory — moved under
+/// its own root, as every path of a node is — is the shared server's `socket_dir`.
+pub fn joining_node(host: &HostEnv, plan: &HostPlan, socket_dir: &str) -> anyhow::Result<Instance> {
+    let node = Instance::create(host, plan)?;
+    let own = FixtureDatabase::from_settings(&node.settings()["database"], &plan.fixture)?;
+    share_path(&PathBuf::from(own.socket_dir), &PathBuf::from(socket_dir))?;
+    Ok(node)
+}
+
+/// Makes `path` (a node's directory, not made yet or empty) the shared `target`, as a mount
+/// would.
+pub fn share_path(path: &std::path::Path, target: &std::path::Path) -> anyhow::Result<()> {
+    if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)?;
     }
-    let _ = std::fs::remove_dir(&b_socket);
-    std::os::unix::fs::symlink(socket_dir, &b_socket)
-        .with_context(|| format!("linking {} to {socket_dir}", b_socket.display()))?;
-    let key = crate::util::unix_now().to_string() + "-shared-secret-key-of-both-nodes-0123456789";
-    for node in [a, &b] {
+    let _ = std::fs::remove_dir(path);
+    std::os::unix::fs::symlink(target, path)
+        .with_context(|| format!("linking {} to {}", path.display(), target.display()))
+}
+
+/// One secret key for all `nodes` (queued tasks are signed with it), written before any setup.
+pub fn share_secret_key(nodes: &[&Instance]) -> anyhow::Result<()> {
+    let key = crate::util::unix_now().to_string() + "-shared-secret-key-of-every-node-0123456789";
+    for node in nodes {
         let file = node
             .secret_key_file()
             .context("the fixture's secret key is not a file under the data directory")?;
@@ -114,7 +131,7 @@ fn second_node(
         }
         super::layout::write_mode(&file, &key, 0o600)?;
     }
-    Ok(b)
+    Ok(())
 }
 
 /// Both setups started together: one migrates, the other waits on the lock and applies nothing.
