@@ -101,6 +101,13 @@ pub enum Command {
     Doctor(DoctorArgs),
     /// Benchmark: all fixtures in one nix process vs one fixture alone vs one process each.
     BenchEval(BenchEvalArgs),
+    /// Benchmark: a bounded load through the module's nginx on one web node, then two (the
+    /// host tier's multi-node deployment, on loopback); figures side by side.
+    #[command(
+        after_help = "Exit status: 0 no request failed, 1 a request failed, 2 the benchmark \
+cannot run here (the missing prerequisite is printed) or the harness could not run."
+    )]
+    BenchNodes(BenchNodesArgs),
     /// Probe a running InvenTree: API ready, the worker completes a real task, queue figures.
     #[command(
         after_help = "Exit status: 0 healthy, 1 unhealthy (reasons printed), 2 unreachable \
@@ -265,6 +272,25 @@ pub struct DoctorArgs {
     /// [ci] require_tiers.
     #[arg(long)]
     pub configured_tiers: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchNodesArgs {
+    /// Requests to the list endpoint (`GET /api/part/?limit=25`) per setup.
+    #[arg(long, default_value_t = 600)]
+    pub reads: usize,
+
+    /// Requests to the write endpoint (`POST /api/part/`) per setup.
+    #[arg(long, default_value_t = 200)]
+    pub writes: usize,
+
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 4)]
+    pub concurrency: usize,
+
+    /// Seconds after which a load run stops sending (what was not sent counts as failed).
+    #[arg(long, default_value_t = 300)]
+    pub limit: u64,
 }
 
 #[derive(Debug, Args)]

@@ -386,3 +386,21 @@ fn a_media_store_outside_systemds_directories_is_mounted_before_any_inventree_un
         }
     }
 }
+
+#[test]
+fn nginx_in_front_of_several_web_nodes_proxies_to_each_of_them() {
+    let suite = require!(suite());
+    let vhost = rendered(suite, "nginx-web-nodes")
+        .nginx
+        .clone()
+        .expect("nginx-web-nodes renders the virtual host");
+    let servers: Vec<&String> = vhost["upstreams"]["inventree"]["servers"]
+        .as_object()
+        .map(|s| s.keys().collect())
+        .unwrap_or_default();
+    assert_eq!(servers, ["10.0.0.12:8000", "127.0.0.1:8000"], "{vhost:#}");
+    assert_eq!(
+        vhost["locations"]["/"]["proxyPass"], "http://inventree",
+        "the application is proxied to the upstream of nodes"
+    );
+}

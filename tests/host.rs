@@ -310,6 +310,49 @@ async fn web_and_worker_nodes_share_postgresql_redis_and_media_and_survive_a_dea
 }
 
 #[tokio::test]
+async fn a_bounded_load_through_nginx_on_one_and_on_two_web_nodes_completes_without_errors() {
+    let (ctx, env) = require!(host_env().await);
+    if let Some(why) = scenarios::postgres_unavailable(&env).await {
+        require!(Err::<(), _>(Skip::new(Tier::Host, why)));
+    }
+    require!(host::redis::find().map_err(|e| Skip::new(Tier::Host, format!("{e:#}"))));
+    require!(host::nginx::find().map_err(|e| Skip::new(Tier::Host, format!("{e:#}"))));
+    let _one = ONE_AT_A_TIME.lock().await;
+    let nodes = plan(&ctx, "multi-node").await;
+    let vhost = plan(&ctx, "nginx")
+        .await
+        .nginx
+        .expect("the nginx fixture's virtual host");
+    let spec = |requests| host::load::LoadSpec {
+        requests,
+        concurrency: 4,
+        limit: Duration::from_secs(120),
+    };
+    let bench = host::bench_nodes::bench_nodes(&env, &nodes, &vhost, spec(120), spec(40))
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    println!("{}", bench.render());
+    eprintln!("{}", bench.render());
+    let measured: Vec<(usize, &str, usize)> = bench
+        .rows
+        .iter()
+        .map(|r| (r.web_nodes, r.endpoint, r.result.latencies.len()))
+        .collect();
+    assert_eq!(
+        measured,
+        [
+            (1, host::bench_nodes::LIST, 120),
+            (1, host::bench_nodes::WRITE, 40),
+            (2, host::bench_nodes::LIST, 120),
+            (2, host::bench_nodes::WRITE, 40)
+        ],
+        "every request of every run answered with a success:\n{}",
+        bench.render()
+    );
+    assert_eq!(bench.errors(), 0, "{}", bench.render());
+}
+
+#[tokio::test]
 async fn postgresql_down_at_start_makes_setup_wait_saying_so_then_runs_end_to_end_on_a_local_socket(
 ) {
     let (ctx, env) = require!(host_env().await);

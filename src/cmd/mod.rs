@@ -2,6 +2,7 @@
 //! match arm in [`run`].
 
 pub mod bench_eval;
+pub mod bench_nodes;
 pub mod browser;
 pub mod bump;
 pub mod check;
@@ -29,6 +30,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check(args) => check::run(&ctx, args).await,
         Command::Doctor(args) => doctor::run(&ctx, args).await,
         Command::BenchEval(args) => bench_eval::run(&ctx, args).await,
+        Command::BenchNodes(args) => bench_nodes::run(&ctx, args).await,
         Command::Probe(args) => probe::run(args).await,
         Command::Browser(args) => browser::run(&ctx, args).await,
         Command::Vm(args) => vm::run(&ctx, args).await,

@@ -13,10 +13,12 @@
 //! Redis and media) more of them. `upgrade` (with `upgrade_data`, and `upgrade_tier` running it) is the upgrade tier's
 //! drill from an older InvenTree tree to this one.
 
+pub mod bench_nodes;
 pub mod cache_down;
 pub mod email;
 pub mod instance;
 pub mod layout;
+pub mod load;
 pub mod media_unwritable;
 pub mod migration_killed;
 pub mod nginx;

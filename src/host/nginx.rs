@@ -51,12 +51,13 @@ pub fn host_name(vhost: &Value) -> anyhow::Result<String> {
         .context("the virtual host has neither serverName nor hostName")
 }
 
-/// `nginx.conf` for `vhost` on `127.0.0.1:listen`, the `inventree` upstream at
-/// `127.0.0.1:upstream_port`, paths moved under `root`, nginx's own files in `run_dir`.
+/// `nginx.conf` for `vhost` on `127.0.0.1:listen`, each upstream's servers replaced by the web
+/// nodes the harness runs (`127.0.0.1:<port>` for each of `upstream_ports`), paths moved under
+/// `root`, nginx's own files in `run_dir`.
 pub fn render(
     vhost: &Value,
     listen: u16,
-    upstream_port: u16,
+    upstream_ports: &[u16],
     root: &Path,
     run_dir: &Path,
 ) -> anyhow::Result<String> {
@@ -69,7 +70,7 @@ pub fn render(
          fastcgi_temp_path {run}/fastcgi;\n  uwsgi_temp_path {run}/uwsgi;\n  \
          scgi_temp_path {run}/scgi;\n"
     );
-    conf.push_str(&upstreams(vhost, upstream_port)?);
+    conf.push_str(&upstreams(vhost, upstream_ports)?);
     conf.push_str(&format!(
         "  server {{\n    listen 127.0.0.1:{listen};\n    server_name {};\n",
         host_name(vhost)?
@@ -84,16 +85,18 @@ pub fn render(
     Ok(conf)
 }
 
-/// `upstream` blocks, every server of each moved to the instance's port.
-fn upstreams(vhost: &Value, upstream_port: u16) -> anyhow::Result<String> {
+/// `upstream` blocks, their servers the nodes' ports.
+fn upstreams(vhost: &Value, upstream_ports: &[u16]) -> anyhow::Result<String> {
     let upstreams = vhost["upstreams"]
         .as_object()
         .context("the eval gives no upstreams with the virtual host")?;
+    anyhow::ensure!(!upstream_ports.is_empty(), "no web node to proxy to");
     let mut out = String::new();
     for (name, upstream) in upstreams {
-        out.push_str(&format!(
-            "  upstream {name} {{\n    server 127.0.0.1:{upstream_port};\n"
-        ));
+        out.push_str(&format!("  upstream {name} {{\n"));
+        for port in upstream_ports {
+            out.push_str(&format!("    server 127.0.0.1:{port};\n"));
+        }
         if let Some(extra) = upstream["extraConfig"].as_str().filter(|s| !s.is_empty()) {
             out.push_str(&indent(extra, 4));
         }
@@ -276,7 +279,7 @@ mod tests {
         let conf = render(
             &vhost(),
             18080,
-            18000,
+            &[18000],
             Path::new("/tmp/instance"),
             Path::new("/tmp/instance/nginx"),
         )
@@ -285,10 +288,25 @@ mod tests {
     }
 
     #[test]
+    fn every_web_node_is_a_server_of_the_upstream() {
+        let conf = render(
+            &vhost(),
+            1,
+            &[18001, 18002],
+            Path::new("/r"),
+            Path::new("/r/n"),
+        )
+        .unwrap();
+        assert!(conf.contains(
+            "upstream inventree {\n    server 127.0.0.1:18001;\n    server 127.0.0.1:18002;\n  }"
+        ));
+    }
+
+    #[test]
     fn a_virtual_host_without_upstreams_is_an_error_naming_them() {
         let mut vhost = vhost();
         vhost["upstreams"] = Value::Null;
-        let err = render(&vhost, 1, 2, Path::new("/r"), Path::new("/r/n")).unwrap_err();
+        let err = render(&vhost, 1, &[2], Path::new("/r"), Path::new("/r/n")).unwrap_err();
         assert!(err.to_string().contains("upstreams"), "{err}");
     }
 }

@@ -31,7 +31,7 @@ struct Fetched {
 
 /// A client that reaches the virtual host by its name on nginx's loopback port (as a browser
 /// would with the name in DNS).
-struct ThroughNginx {
+pub(super) struct ThroughNginx {
     client: reqwest::Client,
     base: String,
 }
@@ -78,7 +78,10 @@ impl ThroughNginx {
 }
 
 /// The probe user's API token (the one an API client or the InvenTree app sends).
-async fn api_token(instance: &Instance, credentials: &Credentials) -> anyhow::Result<String> {
+pub(super) async fn api_token(
+    instance: &Instance,
+    credentials: &Credentials,
+) -> anyhow::Result<String> {
     let Credentials::Password { username, password } = credentials else {
         anyhow::bail!("the probe's credentials are a token already; a password was expected");
     };
@@ -129,7 +132,7 @@ pub async fn media_behind_nginx(
     let port = crate::util::free_port()?;
     let upstream = instance.layout.port;
     let run_dir = instance.layout.root.join("nginx");
-    let conf = nginx::render(vhost, port, upstream, &instance.layout.root, &run_dir)?;
+    let conf = nginx::render(vhost, port, &[upstream], &instance.layout.root, &run_dir)?;
     let nginx = Nginx::start(&run_dir, &conf, port).await?;
     let host_name = nginx::host_name(vhost)?;
     report.check(format!(

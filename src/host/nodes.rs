@@ -29,11 +29,11 @@ use super::{
 use crate::probe::{self, Credentials, ProbeOptions, Verdict};
 
 /// The three nodes and the servers they share.
-struct Deployment {
-    a: Instance,
-    b: Instance,
-    w: Instance,
-    redis: RedisServer,
+pub(super) struct Deployment {
+    pub a: Instance,
+    pub b: Instance,
+    pub w: Instance,
+    pub redis: RedisServer,
 }
 
 pub async fn web_and_worker_nodes(
@@ -76,7 +76,7 @@ pub async fn web_and_worker_nodes(
 }
 
 /// B and W joined to A's database, key and media; Redis started with the credential's password.
-async fn deploy(
+pub(super) async fn deploy(
     host: &HostEnv,
     plan: &HostPlan,
     a: Instance,
@@ -128,7 +128,10 @@ async fn exercise(nodes: &mut Deployment, report: &mut ScenarioReport) -> anyhow
 }
 
 /// All three setups at once: one migrates, two wait on the lock and apply nothing.
-async fn setups_together(nodes: &Deployment, report: &mut ScenarioReport) -> anyhow::Result<()> {
+pub(super) async fn setups_together(
+    nodes: &Deployment,
+    report: &mut ScenarioReport,
+) -> anyhow::Result<()> {
     let started = Instant::now();
     let (a, b, w) = tokio::join!(nodes.a.setup(), nodes.b.setup(), nodes.w.setup());
     let mut applied = Vec::new();
@@ -270,7 +273,10 @@ async fn redis_down(
     Ok(())
 }
 
-async fn stop_all(nodes: &mut Deployment, report: &mut ScenarioReport) -> anyhow::Result<()> {
+pub(super) async fn stop_all(
+    nodes: &mut Deployment,
+    report: &mut ScenarioReport,
+) -> anyhow::Result<()> {
     let a = teardown(&mut nodes.a, report).await;
     let b = teardown(&mut nodes.b, report).await;
     let w = teardown(&mut nodes.w, report).await;
