@@ -301,9 +301,14 @@ async fn web_and_worker_nodes_share_postgresql_redis_and_media_and_survive_a_dea
         require!(Err::<(), _>(Skip::new(Tier::Host, why)));
     }
     require!(host::redis::find().map_err(|e| Skip::new(Tier::Host, format!("{e:#}"))));
+    require!(host::nginx::find().map_err(|e| Skip::new(Tier::Host, format!("{e:#}"))));
     let _one = ONE_AT_A_TIME.lock().await;
-    let plan = plan(&ctx, "multi-node").await;
-    let report = host::nodes::web_and_worker_nodes(&env, &plan)
+    let vhost = plan(&ctx, "nginx")
+        .await
+        .nginx
+        .expect("the nginx fixture's virtual host");
+    let nodes = plan(&ctx, "multi-node").await;
+    let report = host::nodes::web_and_worker_nodes(&env, &nodes, &vhost)
         .await
         .unwrap_or_else(|e| panic!("{e:#}"));
     show(&report);

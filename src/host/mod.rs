@@ -112,11 +112,15 @@ pub async fn run_all(ctx: &Context) -> anyhow::Result<(String, Vec<scenarios::Sc
                 &mut reports,
                 two_nodes::two_nodes(&env, postgresql_local).await?,
             );
-            if redis::find().is_ok() {
+            if redis::find().is_ok() && nginx::find().is_ok() {
                 let multi_node = plan_for(&plans, "multi-node")?;
+                let vhost = plan_for(&plans, "nginx")?
+                    .nginx
+                    .as_ref()
+                    .ok_or_else(|| anyhow::anyhow!("the nginx fixture renders no virtual host"))?;
                 show(
                     &mut reports,
-                    nodes::web_and_worker_nodes(&env, multi_node).await?,
+                    nodes::web_and_worker_nodes(&env, multi_node, vhost).await?,
                 );
             }
             "postgresql and the multi-node scenarios passed".into()

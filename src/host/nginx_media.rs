@@ -22,11 +22,11 @@ use super::{
 use crate::probe::{client::Auth, Credentials};
 
 /// What a request through nginx brought back.
-struct Fetched {
-    status: StatusCode,
-    disposition: Option<String>,
-    content_type: Option<String>,
-    body: Vec<u8>,
+pub(super) struct Fetched {
+    pub status: StatusCode,
+    pub disposition: Option<String>,
+    pub content_type: Option<String>,
+    pub body: Vec<u8>,
 }
 
 /// A client that reaches the virtual host by its name on nginx's loopback port (as a browser
@@ -37,7 +37,7 @@ pub(super) struct ThroughNginx {
 }
 
 impl ThroughNginx {
-    fn new(host_name: &str, port: u16) -> anyhow::Result<Self> {
+    pub(super) fn new(host_name: &str, port: u16) -> anyhow::Result<Self> {
         let client = reqwest::Client::builder()
             .resolve(host_name, SocketAddr::from(([127, 0, 0, 1], port)))
             .redirect(reqwest::redirect::Policy::none())
@@ -49,7 +49,7 @@ impl ThroughNginx {
         })
     }
 
-    async fn get(&self, path: &str, token: Option<&str>) -> anyhow::Result<Fetched> {
+    pub(super) async fn get(&self, path: &str, token: Option<&str>) -> anyhow::Result<Fetched> {
         let mut request = self.client.get(format!("{}{path}", self.base));
         if let Some(token) = token {
             request = request.header("Authorization", format!("Token {token}"));

@@ -6,7 +6,8 @@
 //!
 //! - the three setups started together: one migrates, the others wait on the database lock;
 //! - a task enqueued through A (the probe's) and one through B are completed by W;
-//! - a part made through A is read through B; a file uploaded through A is in B's media path;
+//! - a part made through A is read through B; a file uploaded through A is served through B's
+//!   media path (the module's nginx virtual host on B, upstream B, media from B's `media_root`);
 //! - W killed: the probe is unhealthy on both web nodes, naming the worker; W restarted: healthy;
 //! - Redis killed: both web nodes keep answering (reads and writes); Redis back: healthy.
 
@@ -26,6 +27,10 @@ use super::{
     two_nodes::{applied_count, joining_node, share_path, share_secret_key},
     upgrade_data::{attach, ATTACHMENT_TEXT},
 };
+use super::{
+    nginx::{self, Nginx},
+    nginx_media::{api_token, ThroughNginx},
+};
 use crate::probe::{self, Credentials, ProbeOptions, Verdict};
 
 /// The three nodes and the servers they share.
@@ -36,9 +41,11 @@ pub(super) struct Deployment {
     pub redis: RedisServer,
 }
 
+/// `vhost`: the module's nginx virtual host (the `nginx` fixture's), run on web node B.
 pub async fn web_and_worker_nodes(
     host: &HostEnv,
     plan: &HostPlan,
+    vhost: &serde_json::Value,
 ) -> anyhow::Result<ScenarioReport> {
     let mut report = ScenarioReport::new("web and worker nodes");
     let mut plan = plan.clone();
@@ -65,7 +72,7 @@ pub async fn web_and_worker_nodes(
     report.check(format!(
         "web nodes A, B and worker node W: one PostgreSQL, one Redis (127.0.0.1:{redis_port}, password from INVENTREE_CACHE_PASSWORD), one secret key, one media directory"
     ));
-    let outcome = exercise(&mut nodes, &mut report).await;
+    let outcome = exercise(&mut nodes, vhost, &mut report).await;
     let stopped = stop_all(&mut nodes, &mut report).await;
     let pg_stopped = pg.stop().await;
     outcome?;
@@ -108,7 +115,11 @@ fn media_root(node: &Instance) -> anyhow::Result<std::path::PathBuf> {
         .context("the rendered config has no media_root")
 }
 
-async fn exercise(nodes: &mut Deployment, report: &mut ScenarioReport) -> anyhow::Result<()> {
+async fn exercise(
+    nodes: &mut Deployment,
+    vhost: &serde_json::Value,
+    report: &mut ScenarioReport,
+) -> anyhow::Result<()> {
     setups_together(nodes, report).await?;
     let credentials = nodes.a.probe_credentials().await?;
     let started = Instant::now();
@@ -122,7 +133,8 @@ async fn exercise(nodes: &mut Deployment, report: &mut ScenarioReport) -> anyhow
         started.elapsed(),
     );
     report.check("A and B healthy: the probe's task, enqueued through each, completed by W");
-    shared_data(nodes, &credentials, report).await?;
+    let upload = shared_data(nodes, &credentials, report).await?;
+    served_through_b(nodes, vhost, &credentials, &upload, report).await?;
     worker_node_killed(nodes, &credentials, report).await?;
     redis_down(nodes, &credentials, report).await
 }
@@ -157,12 +169,13 @@ pub(super) async fn setups_together(
     Ok(())
 }
 
-/// A part made through A is read through B; an upload through A is in B's media path.
+/// A part made through A is read through B; an upload through A is in B's media path. The
+/// upload's path under `media_root`.
 async fn shared_data(
     nodes: &Deployment,
     credentials: &Credentials,
     report: &mut ScenarioReport,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<String> {
     let through_a = token_client(&nodes.a, credentials).await?;
     let part: probe::api::Part = through_a
         .post(
@@ -196,6 +209,36 @@ async fn shared_data(
     report.check(format!(
         "part {} made through A read through B; {file} uploaded through A is in B's media_root",
         part.pk
+    ));
+    Ok(file)
+}
+
+/// The module's nginx on B (upstream B, media from B's `media_root`) serves A's upload.
+async fn served_through_b(
+    nodes: &Deployment,
+    vhost: &serde_json::Value,
+    credentials: &Credentials,
+    file: &str,
+    report: &mut ScenarioReport,
+) -> anyhow::Result<()> {
+    let b = &nodes.b;
+    let port = crate::util::free_port()?;
+    let run_dir = b.layout.root.join("nginx");
+    let conf = nginx::render(vhost, port, &[b.layout.port], &b.layout.root, &run_dir)?;
+    let proxy = Nginx::start(&run_dir, &conf, port).await?;
+    let web = ThroughNginx::new(&nginx::host_name(vhost)?, port)?;
+    let token = api_token(b, credentials).await?;
+    let path = format!("/media/{file}");
+    let fetched = web.get(&path, Some(&token)).await?;
+    proxy.stop().await?;
+    anyhow::ensure!(
+        fetched.status == reqwest::StatusCode::OK && fetched.body == ATTACHMENT_TEXT,
+        "{path} through B's nginx: {} and {} bytes (200 and the upload expected)",
+        fetched.status,
+        fetched.body.len()
+    );
+    report.check(format!(
+        "{path}, uploaded through A, served through B's nginx from B's media_root: 200, the same bytes"
     ));
     Ok(())
 }
