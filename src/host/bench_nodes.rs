@@ -7,17 +7,14 @@
 
 use std::{sync::Arc, time::Duration};
 
-use anyhow::Context as _;
 use serde_json::Value;
 
 use super::{
-    instance::Instance,
     load::{self, LoadResult, LoadSpec, MakeRequest},
     nginx::{self, Nginx},
     nginx_media::api_token,
-    nodes::{deploy, setups_together, stop_all, Deployment},
+    nodes::{setups_together, start_deployment, stop_deployment, Deployment},
     plan::HostPlan,
-    postgres::{FixtureDatabase, PgServer},
     prerequisites::HostEnv,
     scenarios::{healthy, ScenarioReport},
 };
@@ -90,35 +87,15 @@ pub async fn bench_nodes(
     read: LoadSpec,
     write: LoadSpec,
 ) -> anyhow::Result<Bench> {
-    let mut plan = plan.clone();
-    let redis_port = crate::util::free_port()?;
-    plan.internal.settings["cache"]["port"] = redis_port.into();
-    let a = Instance::create(host, &plan)?;
-    let database = FixtureDatabase::from_settings(&a.settings()["database"], &plan.fixture)?;
-    let mut pg = PgServer::start(
-        &a.layout.root.join("pg"),
-        std::path::Path::new(&database.socket_dir),
-    )
-    .await?;
-    pg.create_role_and_database(&database.user, &database.name)
-        .await?;
-    let mut nodes = match deploy(host, &plan, a, &database.socket_dir, redis_port).await {
-        Ok(nodes) => nodes,
-        Err(e) => {
-            let _ = pg.stop().await;
-            return Err(e);
-        }
-    };
+    let mut nodes = start_deployment(host, plan).await?;
     let mut report = ScenarioReport::new("load benchmark");
     let measured = measure(&mut nodes, vhost, read, write, &mut report).await;
-    let stopped = stop_all(&mut nodes, &mut report).await;
-    let pg_stopped = pg.stop().await;
+    let stopped = stop_deployment(&mut nodes, &mut report).await;
     let rows = measured?;
     stopped?;
-    pg_stopped.with_context(|| format!("stopping PostgreSQL:\n{}", pg.log()))?;
     Ok(Bench {
         rows,
-        gunicorn_workers: gunicorn_workers(&plan),
+        gunicorn_workers: gunicorn_workers(plan),
         read,
         write,
     })

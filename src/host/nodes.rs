@@ -18,6 +18,7 @@ use anyhow::Context as _;
 use super::{
     instance::Instance,
     plan::HostPlan,
+    postgres::{FixtureDatabase, PgServer},
     prerequisites::HostEnv,
     redis::RedisServer,
     scenarios::{
@@ -33,12 +34,15 @@ use super::{
 };
 use crate::probe::{self, Credentials, ProbeOptions, Verdict};
 
-/// The three nodes and the servers they share.
+/// The three nodes and the servers they share. PostgreSQL lives in A's directory: it is
+/// stopped ([`stop_deployment`]) while the nodes, A among them, still exist.
 pub(super) struct Deployment {
     pub a: Instance,
     pub b: Instance,
     pub w: Instance,
     pub redis: RedisServer,
+    pub redis_port: u16,
+    pg: PgServer,
 }
 
 /// `vhost`: the module's nginx virtual host (the `nginx` fixture's), run on web node B.
@@ -48,48 +52,60 @@ pub async fn web_and_worker_nodes(
     vhost: &serde_json::Value,
 ) -> anyhow::Result<ScenarioReport> {
     let mut report = ScenarioReport::new("web and worker nodes");
+    let mut nodes = start_deployment(host, plan).await?;
+    report.check(format!(
+        "web nodes A, B and worker node W: one PostgreSQL, one Redis (127.0.0.1:{}, password from INVENTREE_CACHE_PASSWORD), one secret key, one media directory",
+        nodes.redis_port
+    ));
+    let outcome = exercise(&mut nodes, vhost, &mut report).await;
+    let stopped = stop_deployment(&mut nodes, &mut report).await;
+    outcome?;
+    stopped?;
+    Ok(report)
+}
+
+/// PostgreSQL (with the fixture's role and database), Redis on a free port with the
+/// credential's password, and nodes A, B and W of `plan` joined to them.
+pub(super) async fn start_deployment(
+    host: &HostEnv,
+    plan: &HostPlan,
+) -> anyhow::Result<Deployment> {
     let mut plan = plan.clone();
     let redis_port = crate::util::free_port()?;
     plan.internal.settings["cache"]["port"] = redis_port.into();
     let a = Instance::create(host, &plan)?;
-    let database =
-        super::postgres::FixtureDatabase::from_settings(&a.settings()["database"], &plan.fixture)?;
-    let mut pg = super::postgres::PgServer::start(
+    let database = FixtureDatabase::from_settings(&a.settings()["database"], &plan.fixture)?;
+    let mut pg = PgServer::start(
         &a.layout.root.join("pg"),
         std::path::Path::new(&database.socket_dir),
     )
     .await?;
     pg.create_role_and_database(&database.user, &database.name)
         .await?;
-    // PostgreSQL lives in A's directory: it is stopped while the nodes (A among them) exist.
-    let mut nodes = match deploy(host, &plan, a, &database.socket_dir, redis_port).await {
-        Ok(nodes) => nodes,
+    match deploy(host, &plan, a, &database.socket_dir, redis_port).await {
+        Ok((a, b, w, redis)) => Ok(Deployment {
+            a,
+            b,
+            w,
+            redis,
+            redis_port,
+            pg,
+        }),
         Err(e) => {
             let _ = pg.stop().await;
-            return Err(e);
+            Err(e)
         }
-    };
-    report.check(format!(
-        "web nodes A, B and worker node W: one PostgreSQL, one Redis (127.0.0.1:{redis_port}, password from INVENTREE_CACHE_PASSWORD), one secret key, one media directory"
-    ));
-    let outcome = exercise(&mut nodes, vhost, &mut report).await;
-    let stopped = stop_all(&mut nodes, &mut report).await;
-    let pg_stopped = pg.stop().await;
-    outcome?;
-    stopped?;
-    pg_stopped.with_context(|| format!("stopping PostgreSQL:\n{}", pg.log()))?;
-    report.check("PostgreSQL and Redis stopped");
-    Ok(report)
+    }
 }
 
 /// B and W joined to A's database, key and media; Redis started with the credential's password.
-pub(super) async fn deploy(
+async fn deploy(
     host: &HostEnv,
     plan: &HostPlan,
     a: Instance,
     socket_dir: &str,
     redis_port: u16,
-) -> anyhow::Result<Deployment> {
+) -> anyhow::Result<(Instance, Instance, Instance, RedisServer)> {
     let b = joining_node(host, plan, socket_dir)?;
     let w = joining_node(host, plan, socket_dir)?;
     share_secret_key(&[&a, &b, &w])?;
@@ -105,7 +121,7 @@ pub(super) async fn deploy(
         .cloned()
         .context("the fixture has no INVENTREE_CACHE_PASSWORD credential")?;
     let redis = RedisServer::start(&a.layout.root.join("redis"), redis_port, &password).await?;
-    Ok(Deployment { a, b, w, redis })
+    Ok((a, b, w, redis))
 }
 
 fn media_root(node: &Instance) -> anyhow::Result<std::path::PathBuf> {
@@ -316,7 +332,8 @@ async fn redis_down(
     Ok(())
 }
 
-pub(super) async fn stop_all(
+/// Stops the nodes, Redis and PostgreSQL, every one of them even when another fails.
+pub(super) async fn stop_deployment(
     nodes: &mut Deployment,
     report: &mut ScenarioReport,
 ) -> anyhow::Result<()> {
@@ -324,5 +341,9 @@ pub(super) async fn stop_all(
     let b = teardown(&mut nodes.b, report).await;
     let w = teardown(&mut nodes.w, report).await;
     let redis = nodes.redis.kill().await;
-    a.and(b).and(w).and(redis)
+    let pg = nodes.pg.stop().await;
+    a.and(b).and(w).and(redis)?;
+    pg.with_context(|| format!("stopping PostgreSQL:\n{}", nodes.pg.log()))?;
+    report.check("PostgreSQL and Redis stopped");
+    Ok(())
 }
