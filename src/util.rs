@@ -41,6 +41,24 @@ pub fn free_port() -> anyhow::Result<u16> {
         .port())
 }
 
+/// Whether something accepts connections on loopback `port` within `budget` (polled every
+/// 100 ms): for servers the harness starts, which open their port a moment after they run.
+pub async fn accepts_within(port: u16, budget: std::time::Duration) -> bool {
+    let started = std::time::Instant::now();
+    loop {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return true;
+        }
+        if started.elapsed() >= budget {
+            return false;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
 /// The TCP sockets on local `port` (any address, any state), as `LISTEN held by pid N (command
 /// line)`: what an "address in use" error should name. Empty when there are none or /proc is
 /// unreadable; a socket whose owner is not visible here (an orphan the kernel is closing) is

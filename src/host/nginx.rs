@@ -11,7 +11,7 @@
 
 use std::{
     path::{Path, PathBuf},
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use anyhow::Context as _;
@@ -213,22 +213,14 @@ impl Nginx {
     }
 
     async fn wait_listening(&self, budget: Duration) -> anyhow::Result<()> {
-        let started = Instant::now();
-        while started.elapsed() < budget {
-            if tokio::net::TcpStream::connect(("127.0.0.1", self.port))
-                .await
-                .is_ok()
-            {
-                return Ok(());
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        anyhow::bail!(
+        anyhow::ensure!(
+            crate::util::accepts_within(self.port, budget).await,
             "nginx did not listen on 127.0.0.1:{} within {} s: {}",
             self.port,
             budget.as_secs(),
             std::fs::read_to_string(self.run_dir.join("error.log")).unwrap_or_default()
-        )
+        );
+        Ok(())
     }
 
     /// Stops nginx and checks its process group is gone.

@@ -19,7 +19,7 @@ use super::{
     scenarios::{healthy_from_template, teardown, token_client, ScenarioReport, Template},
     upgrade_data::{attach, ATTACHMENT_TEXT},
 };
-use crate::probe::{client::Auth, Credentials};
+use crate::probe::Credentials;
 
 /// What a request through nginx brought back.
 pub(super) struct Fetched {
@@ -77,26 +77,17 @@ impl ThroughNginx {
     }
 }
 
-/// The probe user's API token (the one an API client or the InvenTree app sends).
+/// The probe user's API token (the one an API client or the InvenTree app sends), as the
+/// probe's own token exchange obtained it.
 pub(super) async fn api_token(
     instance: &Instance,
     credentials: &Credentials,
 ) -> anyhow::Result<String> {
-    let Credentials::Password { username, password } = credentials else {
-        anyhow::bail!("the probe's credentials are a token already; a password was expected");
-    };
-    let basic = crate::probe::client::ApiClient::new(&instance.url())?.with_auth(Auth::Basic {
-        username: username.clone(),
-        password: password.clone(),
-    });
-    let answer: Value = basic
-        .get("/api/user/token/?name=nginx-media")
-        .await
-        .context("getting an API token")?;
-    answer["token"]
-        .as_str()
+    token_client(instance, credentials)
+        .await?
+        .token()
         .map(str::to_string)
-        .context("GET /api/user/token/ answered without a token")
+        .context("the authenticated client sends no token")
 }
 
 pub async fn media_behind_nginx(

@@ -4,7 +4,7 @@
 
 use std::{
     path::{Path, PathBuf},
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use anyhow::Context as _;
@@ -57,19 +57,12 @@ impl RedisServer {
             .args(["--dir", &self.dir.display().to_string()])
             .log(self.dir.join("redis.log"));
         self.running = Some(process::start(&spec)?);
-        let started = Instant::now();
-        while tokio::net::TcpStream::connect(("127.0.0.1", self.port))
-            .await
-            .is_err()
-        {
-            anyhow::ensure!(
-                started.elapsed() < Duration::from_secs(30),
-                "redis-server on port {} did not accept connections within 30 s:\n{}",
-                self.port,
-                crate::util::tail_of_file(&self.dir.join("redis.log"), 20)
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        anyhow::ensure!(
+            crate::util::accepts_within(self.port, Duration::from_secs(30)).await,
+            "redis-server on port {} did not accept connections within 30 s:\n{}",
+            self.port,
+            crate::util::tail_of_file(&self.dir.join("redis.log"), 20)
+        );
         Ok(())
     }
 

@@ -109,6 +109,14 @@ impl ApiClient {
         &self.base
     }
 
+    /// The API token this client sends, when it sends one (what `auth::authenticate` obtained).
+    pub fn token(&self) -> Option<&str> {
+        match &self.auth {
+            Auth::Token(token) => Some(token),
+            _ => None,
+        }
+    }
+
     pub fn with_auth(&self, auth: Auth) -> Self {
         ApiClient {
             auth,
